@@ -1,0 +1,102 @@
+"""create_app(settings): routers, the error handler, and the lifespan of shared resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from podium.auth.models import Principal
+from podium.auth.service import TenantDirectory, bearer_token, sync_configured
+from podium.classes.routes import WebinarRoutes
+from podium.config import Settings
+from podium.db import Database
+from podium.errors import ServiceUnavailable, problem_response
+
+log = logging.getLogger(__name__)
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    tenants: TenantDirectory = request.app.state.tenants
+    token = bearer_token(
+        request.headers.get("authorization"), request.query_params.get("access_token")
+    )
+    return await tenants.authenticate(token)
+
+
+def provide_db(request: Request[Any, Any, Any]) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+@get("/healthz", summary="The process is alive", tags=["health"])
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/openapi.json", summary="The OpenAPI document", include_in_schema=False)
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return Response(request.app.openapi_schema.to_schema(), media_type="application/json")
+
+
+@get("/readyz", summary="The database is reachable", tags=["health"])
+async def readyz(db: Database) -> dict[str, str]:
+    if not await db.ping():
+        raise ServiceUnavailable("the database is not reachable", code="database_unavailable")
+    return {"status": "ready"}
+
+
+def create_app(settings: Settings, database_url: str) -> Litestar:
+    db = Database(database_url, size=settings.db_pool_size)
+    tenants = TenantDirectory(db)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await db.connect()
+        try:
+            await sync_configured(db, settings.tenants)
+            await tenants.reload()
+            yield
+        finally:
+            await db.close()
+
+    openapi = OpenAPIConfig(
+        title="Podium",
+        version="0.1.0",
+        description="Webinars and online classes: see docs/api.md.",
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+        security=[{"bearer": []}],
+    )
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        return problem_response(request, exc)
+
+    app = Litestar(
+        route_handlers=[healthz, readyz, openapi_json, WebinarRoutes],
+        dependencies={
+            "principal": Provide(provide_principal),
+            "db": Provide(provide_db, sync_to_thread=False),
+        },
+        exception_handlers={Exception: handle},
+        lifespan=[lifespan],
+        openapi_config=openapi,
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+    app.state.db = db
+    app.state.tenants = tenants
+    app.state.settings = settings
+    return app

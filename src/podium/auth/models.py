@@ -1,0 +1,26 @@
+"""Who is calling: tenants and principals (no I/O here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Algorithm = Literal["HS256", "ES256"]
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    audience: str
+    algorithm: Algorithm
+    key: str  # HS256 secret or ES256 public key (PEM); never logged or returned
+    issuer: str
+    service_account: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: the tenant's backend (service) or one of its end users."""
+
+    audience: str
+    account_id: str
+    is_service: bool

@@ -1,0 +1,44 @@
+"""The one function that decides who may do what.
+
+Tenancy (another audience's class answers 404) is enforced by every query filtering on the
+caller's audience; this function decides the rights within an audience.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from podium.auth.models import Principal
+from podium.errors import Forbidden, NotFound
+
+
+class Action(Enum):
+    CREATE_CLASS = "create a class"
+    READ_CLASS = "read a class"
+    UPDATE_CLASS = "update a class"
+
+
+def allowed(principal: Principal, action: Action) -> bool:
+    if principal.is_service:
+        return True
+    # An end user may read a class of their audience (a plain viewer until participant roles
+    # give more); managing classes belongs to the tenant's backend.
+    return action is Action.READ_CLASS
+
+
+def authorize(principal: Principal, action: Action, audience: str | None = None) -> None:
+    if audience is not None and audience != principal.audience:
+        raise Forbidden(
+            f"a token of audience {principal.audience!r} cannot {action.value} in {audience!r}",
+            field="audience",
+            code="audience_mismatch",
+        )
+    if not allowed(principal, action):
+        raise Forbidden(f"this token may not {action.value}", code="not_allowed")
+
+
+def within(principal: Principal, audience: str) -> Principal:
+    """For routes that name an audience: another tenant's audience looks like nothing at all."""
+    if audience != principal.audience:
+        raise NotFound(f"nothing in audience {audience!r} for this token", code="not_found")
+    return principal

@@ -1,0 +1,108 @@
+"""Tenants (stored in the database, cached in each process) and authentication of callers."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterable
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from podium.auth import queries, tokens
+from podium.auth.models import Algorithm, Principal, Tenant
+from podium.config import TenantConfig
+from podium.db import Database
+from podium.errors import Conflict, Unauthorized
+
+# A tenant added or changed in the database reaches every running process within this time.
+TENANT_CACHE_SECONDS = 5.0
+
+
+class TenantDirectory:
+    """Tenants by audience, reloaded from the database at most every few seconds."""
+
+    def __init__(self, db: Database, ttl: float = TENANT_CACHE_SECONDS) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._tenants: dict[str, Tenant] = {}
+        self._loaded_at = float("-inf")
+
+    async def reload(self) -> None:
+        rows = await self.db.pool.fetch(queries.SELECT_TENANTS)
+        self._tenants = {row["audience"]: Tenant(**dict(row)) for row in rows}
+        self._loaded_at = time.monotonic()
+
+    async def get(self, audience: str) -> Tenant | None:
+        if time.monotonic() - self._loaded_at > self.ttl:
+            await self.reload()
+        return self._tenants.get(audience)
+
+    async def authenticate(self, token: str | None) -> Principal:
+        if not token:
+            raise Unauthorized(
+                "send `Authorization: Bearer <token>` (or `?access_token=`)", code="missing_token"
+            )
+        tenant = await self.get(tokens.unverified_audience(token))
+        if tenant is None:
+            raise Unauthorized("the token's audience is not a tenant here", code="unknown_audience")
+        return tokens.verify(token, tenant)
+
+
+def bearer_token(authorization: str | None, access_token: str | None) -> str | None:
+    if authorization:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise Unauthorized("the Authorization header must be `Bearer <token>`",
+                               code="invalid_token")
+        return value.strip()
+    return access_token or None
+
+
+def generate_key(algorithm: Algorithm) -> tuple[str, str | None]:
+    """A new verification key and, for ES256, the private key the tenant signs with."""
+    if algorithm == "HS256":
+        return secrets.token_urlsafe(32), None
+    private = ec.generate_private_key(ec.SECP256R1())
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    private_pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return public_pem.decode(), private_pem.decode()
+
+
+def tenant_from_config(cfg: TenantConfig) -> Tenant:
+    return Tenant(
+        audience=cfg.audience,
+        algorithm=cfg.algorithm,
+        key=cfg.key,
+        issuer=cfg.issuer or cfg.audience,
+        service_account=cfg.service_account,
+    )
+
+
+async def sync_configured(db: Database, configured: Iterable[TenantConfig]) -> None:
+    """Tenants declared in settings are written to the database (changed ones updated)."""
+    for cfg in configured:
+        t = tenant_from_config(cfg)
+        await db.pool.execute(queries.UPSERT_TENANT, t.audience, t.algorithm, t.key, t.issuer,
+                              t.service_account)
+
+
+async def add_tenant(db: Database, tenant: Tenant) -> None:
+    added = await db.pool.fetchval(queries.INSERT_TENANT, tenant.audience, tenant.algorithm,
+                                   tenant.key, tenant.issuer, tenant.service_account)
+    if added is None:
+        raise Conflict(f"tenant {tenant.audience!r} already exists", field="audience")
+
+
+async def list_tenants(db: Database) -> list[Tenant]:
+    return [Tenant(**dict(row)) for row in await db.pool.fetch(queries.SELECT_TENANTS)]
+
+
+async def remove_tenant(db: Database, audience: str) -> bool:
+    return await db.pool.fetchval(queries.DELETE_TENANT, audience) is not None

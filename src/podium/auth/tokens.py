@@ -1,0 +1,67 @@
+"""JWT: verify a caller's bearer token against its tenant, and mint tokens for development.
+
+The algorithm is pinned per tenant (never taken from the token header), `exp`, `aud`, `iss` and
+`sub` are required, and `alg: none` can never verify.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+from podium.auth.models import Principal, Tenant
+from podium.errors import Unauthorized
+
+LEEWAY_SECONDS = 30
+
+
+def unverified_audience(token: str) -> str:
+    """The `aud` claim, read only to find which tenant's key must verify the token."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise Unauthorized("the bearer token is not a well-formed JWT", code="invalid_token") from None
+    aud = claims.get("aud")
+    if not isinstance(aud, str) or not aud:
+        raise Unauthorized("the token has no `aud` claim naming an audience", code="invalid_token")
+    return aud
+
+
+def verify(token: str, tenant: Tenant) -> Principal:
+    try:
+        claims = jwt.decode(
+            token,
+            tenant.key,
+            algorithms=[tenant.algorithm],
+            audience=tenant.audience,
+            issuer=tenant.issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "aud", "iss", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the token has expired", code="token_expired") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"the token is not valid: {exc}", code="invalid_token") from None
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub:
+        raise Unauthorized("the token's `sub` must be an account id", code="invalid_token")
+    return Principal(
+        audience=tenant.audience, account_id=sub, is_service=sub == tenant.service_account
+    )
+
+
+def mint(tenant: Tenant, sub: str, ttl_seconds: int, signing_key: str | None = None) -> str:
+    """A token for `sub` in the tenant's audience. ES256 needs the tenant's private key."""
+    if tenant.algorithm == "ES256" and not signing_key:
+        raise ValueError("an ES256 tenant's tokens are signed with its private key; pass it")
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": tenant.issuer,
+        "aud": tenant.audience,
+        "sub": sub,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    return jwt.encode(claims, signing_key or tenant.key, algorithm=tenant.algorithm)

@@ -1,0 +1,115 @@
+"""HTTP routes of classes: parse, authorise (in the service), call one service function."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, HttpMethod, Request, Response, get, post, route
+from litestar.params import Parameter
+
+from podium.auth.models import Principal
+from podium.auth.policy import within
+from podium.classes import service
+from podium.classes.models import Kind
+from podium.classes.schemas import ClassRead, ClassUpdate, WebinarCreate
+from podium.db import Database
+from podium.errors import ValidationFailed
+from podium.idempotency import check_key, fingerprint
+
+KeysParam = Annotated[list[str] | None, Parameter(required=False)]
+
+
+def parse_id(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed(f"{field} must be a UUID", field=field) from None
+
+
+def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
+    """`class_keys=a&class_keys=b` and `class_keys[]=a` are both accepted."""
+    return [*(plain or []), *(bracketed or [])]
+
+
+class WebinarRoutes(Controller):
+    path = "/api/v1"
+    tags = ["webinars"]
+
+    @post("/webinars", status_code=201, summary="Create a webinar with its rooms")
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        data: WebinarCreate,
+        principal: Principal,
+        db: Database,
+        idempotency_key: Annotated[
+            str | None, Parameter(header="Idempotency-Key", required=False)
+        ] = None,
+    ) -> Response[Any]:
+        idem = None
+        if idempotency_key is not None:
+            idem = (check_key(idempotency_key),
+                    fingerprint(request.url.path, await request.body()))
+        outcome = await service.create_class(
+            db, principal, Kind.WEBINAR, data, janus_configured=False, idempotency=idem
+        )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(outcome.body, status_code=outcome.status, headers=headers)
+
+    @get("/webinars/{webinar_id:str}", summary="Read a webinar")
+    async def read(
+        self,
+        webinar_id: str,
+        principal: Principal,
+        db: Database,
+        class_keys: KeysParam = None,
+        class_keys_b: Annotated[list[str] | None, Parameter(query="class_keys[]")] = None,
+        account_keys: KeysParam = None,
+        account_keys_b: Annotated[list[str] | None, Parameter(query="account_keys[]")] = None,
+    ) -> ClassRead:
+        ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
+        return await service.read_class(
+            db, principal, Kind.WEBINAR, ref,
+            keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
+        )
+
+    @get("/audiences/{audience:str}/webinars/{class_scope:str}", summary="Read a webinar by scope")
+    async def read_by_scope(
+        self,
+        audience: str,
+        class_scope: str,
+        principal: Principal,
+        db: Database,
+        class_keys: KeysParam = None,
+        class_keys_b: Annotated[list[str] | None, Parameter(query="class_keys[]")] = None,
+        account_keys: KeysParam = None,
+        account_keys_b: Annotated[list[str] | None, Parameter(query="account_keys[]")] = None,
+    ) -> ClassRead:
+        return await service.read_class(
+            db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope),
+            keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
+        )
+
+    @route(
+        "/webinars/{webinar_id:str}",
+        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+        summary="Update a webinar (PUT and PATCH do the same)",
+    )
+    async def update(
+        self, webinar_id: str, data: ClassUpdate, principal: Principal, db: Database
+    ) -> ClassRead:
+        ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
+        return await service.update_class(db, principal, Kind.WEBINAR, ref, data)
+
+    @route(
+        "/audiences/{audience:str}/webinars/{class_scope:str}",
+        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+        summary="Update a webinar by scope",
+    )
+    async def update_by_scope(
+        self, audience: str, class_scope: str, data: ClassUpdate, principal: Principal, db: Database
+    ) -> ClassRead:
+        return await service.update_class(
+            db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope), data
+        )

@@ -1,0 +1,66 @@
+"""One Settings object, read from PODIUM_* environment variables and `.env`.
+
+Every default runs with nothing installed: an empty database URL means Podium starts its own
+PostgreSQL in the data directory. A bad value stops start-up at once with the setting's name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "PODIUM_"
+
+
+class TenantConfig(BaseModel):
+    """A tenant declared in configuration; synced into the database at start-up."""
+
+    audience: str = Field(min_length=1, max_length=255)
+    algorithm: Literal["HS256", "ES256"] = "HS256"
+    # HS256: the shared secret; ES256: the PEM public key that verifies the tenant's tokens.
+    key: str = Field(min_length=16)
+    issuer: str | None = None
+    service_account: str = "service"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Empty: Podium starts a private PostgreSQL in `data_dir`. Otherwise postgresql://…
+    database_url: str = ""
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Request bodies above this answer 413.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    tenants: list[TenantConfig] = Field(default_factory=list)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be empty (embedded server) or a postgresql:// URL")
+        return value
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = ENV_PREFIX + "_".join(str(p) for p in err["loc"][:1]).upper()
+            lines.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid setting " + "; ".join(lines)) from None

@@ -1,0 +1,170 @@
+"""The error tree (each error carries its HTTP status) and the one problem+json handler.
+
+Every error a client can see is `application/problem+json` (RFC 9457):
+`{type, title, status, detail}`, plus `field` and `invalid_params` for validation errors and any
+extra members an error names (for example `class_id` on a conflict). `type` is `/problems/<code>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class PodiumError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra = extra
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+
+    def problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.field is not None:
+            body["field"] = self.field
+            if self.status == 422:
+                body["invalid_params"] = [{"name": self.field, "reason": self.detail}]
+        body.update(self.extra)
+        return body
+
+
+class BadRequest(PodiumError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class Unauthorized(PodiumError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(PodiumError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFound(PodiumError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class MethodNotAllowed(PodiumError):
+    status, code, title = 405, "method_not_allowed", "Method not allowed"
+
+
+class Conflict(PodiumError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(PodiumError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class UnsupportedMediaType(PodiumError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class ValidationFailed(PodiumError):
+    status, code, title = 422, "validation_failed", "Validation failed"
+
+
+class TooManyRequests(PodiumError):
+    status, code, title = 429, "too_many_requests", "Too many requests"
+
+
+class ServiceUnavailable(PodiumError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+_BY_STATUS: dict[int, type[PodiumError]] = {
+    cls.status: cls
+    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict,
+                PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyRequests,
+                ServiceUnavailable)
+}
+
+
+def _field_name(key: str) -> str:
+    # msgspec reports `$.time[1]`; Litestar reports a parameter's name.
+    return key.removeprefix("$.").removeprefix("$") or "body"
+
+
+def from_validation(exc: ValidationException) -> PodiumError:
+    """Litestar's validation errors: a body that is not JSON is 400, a wrong field is 422."""
+    items = exc.extra if isinstance(exc.extra, list) else []
+    params = []
+    for item in items:
+        if isinstance(item, dict):
+            name = _field_name(str(item.get("key") or ""))
+            params.append({"name": name, "reason": str(item.get("message", "invalid"))})
+    if not params:
+        detail = str(exc.detail)
+        if "JSON" in detail or "malformed" in detail.lower() or "decode" in detail.lower():
+            return BadRequest("the request body is not valid JSON", code="malformed_json")
+        return ValidationFailed(detail)
+    first = params[0]
+    if first["name"] == "body" and "malformed" in first["reason"].lower():
+        return BadRequest("the request body is not valid JSON", code="malformed_json")
+    detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params)
+    return ValidationFailed(detail, field=first["name"], invalid_params=params)
+
+
+def to_podium_error(exc: Exception) -> PodiumError:
+    if isinstance(exc, PodiumError):
+        return exc
+    if isinstance(exc, ValidationException):
+        return from_validation(exc)
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 400 and "JSON" in str(exc.detail):
+            return BadRequest(f"the request body is not valid JSON ({exc.detail})",
+                              code="malformed_json")
+        cls = _BY_STATUS.get(exc.status_code)
+        if cls is not None:
+            return cls(str(exc.detail) if exc.detail else cls.title)
+        if 400 <= exc.status_code < 500:
+            err = BadRequest(str(exc.detail))
+            err.status = exc.status_code  # type: ignore[misc]
+            return err
+    return PodiumError("the server failed to handle this request; it has been logged")
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    err = to_podium_error(exc)
+    if err.status >= 500 and not isinstance(exc, PodiumError):
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    headers: dict[str, str] = {}
+    if err.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="podium"'
+    if isinstance(exc, HTTPException) and exc.headers:
+        headers.update(exc.headers)
+    return Response(
+        content=_encode(err.problem()),
+        status_code=err.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
