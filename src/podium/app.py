@@ -8,32 +8,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from podium.auth.models import Principal
-from podium.auth.service import TenantDirectory, bearer_token, sync_configured
+from podium.auth.service import TenantDirectory, sync_configured
 from podium.classes.routes import WebinarRoutes
 from podium.config import Settings
 from podium.db import Database
+from podium.dependencies import PROVIDERS, Db
 from podium.errors import ServiceUnavailable, problem_response
 
 log = logging.getLogger(__name__)
-
-
-async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    tenants: TenantDirectory = request.app.state.tenants
-    token = bearer_token(
-        request.headers.get("authorization"), request.query_params.get("access_token")
-    )
-    return await tenants.authenticate(token)
-
-
-def provide_db(request: Request[Any, Any, Any]) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 @get("/healthz", summary="The process is alive", tags=["health"])
@@ -47,7 +33,7 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/readyz", summary="The database is reachable", tags=["health"])
-async def readyz(db: Database) -> dict[str, str]:
+async def readyz(db: Db) -> dict[str, str]:
     if not await db.ping():
         raise ServiceUnavailable("the database is not reachable", code="database_unavailable")
     return {"status": "ready"}
@@ -86,10 +72,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
 
     app = Litestar(
         route_handlers=[healthz, readyz, openapi_json, WebinarRoutes],
-        dependencies={
-            "principal": Provide(provide_principal),
-            "db": Provide(provide_db, sync_to_thread=False),
-        },
+        dependencies=PROVIDERS,
         exception_handlers={Exception: handle},
         lifespan=[lifespan],
         openapi_config=openapi,

@@ -8,6 +8,7 @@ extra members an error names (for example `class_id` on a conflict). `type` is `
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, ClassVar
 
 import msgspec
@@ -106,9 +107,31 @@ _BY_STATUS: dict[int, type[PodiumError]] = {
 }
 
 
-def _field_name(key: str) -> str:
-    # msgspec reports `$.time[1]`; Litestar reports a parameter's name.
-    return key.removeprefix("$.").removeprefix("$") or "body"
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_AT = re.compile(r" - at `\$\.?([^`]*)`")
+
+
+def _field_name(key: str, message: str) -> str:
+    """The field at fault, as the client wrote it: `time[1]`, `title`, a parameter's name.
+
+    msgspec puts the path in its message (`… - at `$.time[1]``) or names a missing field;
+    Litestar's `key` is the parameter's name, or `data` for the body as a whole.
+    """
+    at = _AT.search(message)
+    prefix = at.group(1) if at else ""
+    missing = _MISSING.search(message)
+    if missing:
+        return f"{prefix}.{missing.group(1)}" if prefix else missing.group(1)
+    if prefix:
+        return prefix
+    return "body" if key in ("", "data", "$") else key
+
+
+def validation_error(message: str, key: str = "") -> ValidationFailed:
+    """A msgspec message (`Expected `int`, got `str` - at `$.reserve``) as a 422 naming the field."""
+    name = _field_name(key, message)
+    reason = _AT.sub("", message)
+    return ValidationFailed(f"{name}: {reason}", field=name)
 
 
 def from_validation(exc: ValidationException) -> PodiumError:
@@ -117,8 +140,9 @@ def from_validation(exc: ValidationException) -> PodiumError:
     params = []
     for item in items:
         if isinstance(item, dict):
-            name = _field_name(str(item.get("key") or ""))
-            params.append({"name": name, "reason": str(item.get("message", "invalid"))})
+            message = str(item.get("message", "invalid"))
+            name = _field_name(str(item.get("key") or ""), message)
+            params.append({"name": name, "reason": _AT.sub("", message)})
     if not params:
         detail = str(exc.detail)
         if "JSON" in detail or "malformed" in detail.lower() or "decode" in detail.lower():

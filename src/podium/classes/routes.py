@@ -6,18 +6,22 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, HttpMethod, Request, Response, get, post, route
-from litestar.params import Parameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 
-from podium.auth.models import Principal
 from podium.auth.policy import within
 from podium.classes import service
 from podium.classes.models import Kind
 from podium.classes.schemas import ClassRead, ClassUpdate, WebinarCreate
-from podium.db import Database
+from podium.dependencies import Caller, Db
 from podium.errors import ValidationFailed
 from podium.idempotency import check_key, fingerprint
+from podium.validation import Body, strict
 
-KeysParam = Annotated[list[str] | None, Parameter(required=False)]
+# `class_keys=a&class_keys=b` and `class_keys[]=a` are both accepted (spec 001 clients use both).
+Keys = Annotated[list[str] | None, QueryParameter(required=False)]
+ClassKeysB = Annotated[list[str] | None, QueryParameter(name="class_keys[]", required=False)]
+AccountKeysB = Annotated[list[str] | None, QueryParameter(name="account_keys[]", required=False)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -28,7 +32,6 @@ def parse_id(value: str, field: str) -> uuid.UUID:
 
 
 def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
-    """`class_keys=a&class_keys=b` and `class_keys[]=a` are both accepted."""
     return [*(plain or []), *(bracketed or [])]
 
 
@@ -40,19 +43,17 @@ class WebinarRoutes(Controller):
     async def create(
         self,
         request: Request[Any, Any, Any],
-        data: WebinarCreate,
-        principal: Principal,
-        db: Database,
-        idempotency_key: Annotated[
-            str | None, Parameter(header="Idempotency-Key", required=False)
-        ] = None,
+        data: Body[WebinarCreate],
+        principal: Caller,
+        db: Db,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         idem = None
         if idempotency_key is not None:
             idem = (check_key(idempotency_key),
                     fingerprint(request.url.path, await request.body()))
         outcome = await service.create_class(
-            db, principal, Kind.WEBINAR, data, janus_configured=False, idempotency=idem
+            db, principal, Kind.WEBINAR, strict(data, WebinarCreate), janus_configured=False, idempotency=idem
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status_code=outcome.status, headers=headers)
@@ -60,13 +61,13 @@ class WebinarRoutes(Controller):
     @get("/webinars/{webinar_id:str}", summary="Read a webinar")
     async def read(
         self,
-        webinar_id: str,
-        principal: Principal,
-        db: Database,
-        class_keys: KeysParam = None,
-        class_keys_b: Annotated[list[str] | None, Parameter(query="class_keys[]")] = None,
-        account_keys: KeysParam = None,
-        account_keys_b: Annotated[list[str] | None, Parameter(query="account_keys[]")] = None,
+        webinar_id: FromPath[str],
+        principal: Caller,
+        db: Db,
+        class_keys: Keys = None,
+        class_keys_b: ClassKeysB = None,
+        account_keys: Keys = None,
+        account_keys_b: AccountKeysB = None,
     ) -> ClassRead:
         ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
         return await service.read_class(
@@ -74,42 +75,46 @@ class WebinarRoutes(Controller):
             keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
         )
 
-    @get("/audiences/{audience:str}/webinars/{class_scope:str}", summary="Read a webinar by scope")
+    @get("/audiences/{audience:str}/webinars/{class_scope:str}",
+         summary="Read a webinar by audience and scope")
     async def read_by_scope(
         self,
-        audience: str,
-        class_scope: str,
-        principal: Principal,
-        db: Database,
-        class_keys: KeysParam = None,
-        class_keys_b: Annotated[list[str] | None, Parameter(query="class_keys[]")] = None,
-        account_keys: KeysParam = None,
-        account_keys_b: Annotated[list[str] | None, Parameter(query="account_keys[]")] = None,
+        audience: FromPath[str],
+        class_scope: FromPath[str],
+        principal: Caller,
+        db: Db,
+        class_keys: Keys = None,
+        class_keys_b: ClassKeysB = None,
+        account_keys: Keys = None,
+        account_keys_b: AccountKeysB = None,
     ) -> ClassRead:
         return await service.read_class(
             db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope),
             keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
         )
 
-    @route(
-        "/webinars/{webinar_id:str}",
-        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-        summary="Update a webinar (PUT and PATCH do the same)",
-    )
+    @route("/webinars/{webinar_id:str}", http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+           summary="Update a webinar (PUT and PATCH do the same)")
     async def update(
-        self, webinar_id: str, data: ClassUpdate, principal: Principal, db: Database
+        self, webinar_id: FromPath[str], data: Body[ClassUpdate], principal: Caller, db: Db
     ) -> ClassRead:
         ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
-        return await service.update_class(db, principal, Kind.WEBINAR, ref, data)
+        return await service.update_class(
+            db, principal, Kind.WEBINAR, ref, strict(data, ClassUpdate)
+        )
 
-    @route(
-        "/audiences/{audience:str}/webinars/{class_scope:str}",
-        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-        summary="Update a webinar by scope",
-    )
+    @route("/audiences/{audience:str}/webinars/{class_scope:str}",
+           http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+           summary="Update a webinar by audience and scope")
     async def update_by_scope(
-        self, audience: str, class_scope: str, data: ClassUpdate, principal: Principal, db: Database
+        self,
+        audience: FromPath[str],
+        class_scope: FromPath[str],
+        data: Body[ClassUpdate],
+        principal: Caller,
+        db: Db,
     ) -> ClassRead:
         return await service.update_class(
-            db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope), data
+            db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope),
+            strict(data, ClassUpdate),
         )

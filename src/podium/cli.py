@@ -1,0 +1,250 @@
+"""`podium serve | migrate | token | tenant ...`"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from podium.auth import tokens
+from podium.auth.models import Tenant
+from podium.auth.service import add_tenant, generate_key, list_tenants, remove_tenant
+from podium.config import Settings, SettingsError, load_settings
+from podium.db import Database, migrate
+from podium.embedded import EmbeddedPostgres, EmbeddedServerError
+from podium.errors import PodiumError
+
+DEMO_AUDIENCE = "example.org"
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[str]:
+    """The database URL: the configured one, or the embedded server's (started, then stopped)."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    root = settings.data_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedPostgres(root)
+    # Two podium commands starting at once must not both start a server on one data directory.
+    with open(root / ".postgres.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            url = server.start()
+        except EmbeddedServerError as exc:
+            raise click.ClickException(f"embedded PostgreSQL: {exc}") from None
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+def _with_db(url: str, fn: Callable[[Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        db = Database(url, size=2)
+        await db.connect()
+        try:
+            return await fn(db)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    except PodiumError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+def _tenant(url: str, audience: str) -> Tenant:
+    found = {t.audience: t for t in _with_db(url, list_tenants)}
+    if audience not in found:
+        raise click.ClickException(f"no tenant {audience!r}; see `podium tenant list`")
+    return found[audience]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Podium: webinars and online classes. Settings come from PODIUM_* variables and .env."""
+
+
+@main.command()
+def migrate_cmd() -> None:
+    """Apply database migrations (also done by `serve`)."""
+    settings = _settings()
+    with database(settings) as url:
+        migrate(url)
+    click.echo("database is up to date")
+
+
+migrate_cmd.name = "migrate"
+
+
+@main.command()
+@click.option("--host", default=None, help="Bind address (PODIUM_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (PODIUM_PORT, default 8080).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+@click.option("--demo", is_flag=True, help=f"Ensure a demo tenant {DEMO_AUDIENCE!r}; print a token.")
+def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
+    """Start the database if embedded, migrate, and serve the API."""
+    import uvicorn
+
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    with database(settings) as url:
+        migrate(url)
+        base = f"http://{host}:{port}"
+        click.echo(f"Podium on {base}  (API docs: {base}/docs, OpenAPI: {base}/openapi.json)")
+        if demo:
+            tenant = _with_db(url, _ensure_demo_tenant)
+            token = tokens.mint(tenant, tenant.service_account, 24 * 3600)
+            click.echo(f"Demo tenant {tenant.audience!r}; a service token valid for 24 hours:\n")
+            click.echo(f"  export TOKEN={token}\n")
+            click.echo(
+                f"  curl -s -X POST {base}/api/v1/webinars -H \"Authorization: Bearer $TOKEN\" "
+                "-H 'Content-Type: application/json' \\\n"
+                f"    -d '{{\"title\": \"Hello\", \"scope\": \"hello-1\", "
+                f"\"audience\": \"{tenant.audience}\"}}'\n"
+            )
+        # Worker processes build the app from the environment, so hand them the resolved URL.
+        os.environ["PODIUM_DATABASE_URL"] = url
+        # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
+        # embedded PostgreSQL is stopped by `database()` instead of left running.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        uvicorn.run(
+            "podium.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            loop="uvloop",
+            http="httptools",
+            ws="websockets-sansio",
+            log_level=settings.log_level,
+            access_log=False,
+            server_header=False,
+        )
+
+
+async def _ensure_demo_tenant(db: Database) -> Tenant:
+    existing = {t.audience: t for t in await list_tenants(db)}
+    if DEMO_AUDIENCE in existing and existing[DEMO_AUDIENCE].algorithm == "HS256":
+        return existing[DEMO_AUDIENCE]
+    key, _ = generate_key("HS256")
+    tenant = Tenant(DEMO_AUDIENCE, "HS256", key, DEMO_AUDIENCE, "service")
+    await add_tenant(db, tenant)
+    return tenant
+
+
+@main.command()
+@click.argument("audience")
+@click.option("--sub", default=None, help="Account id; default: the tenant's service account.")
+@click.option("--ttl", type=click.IntRange(1, 31 * 24 * 3600), default=3600, show_default=True,
+              help="Seconds until the token expires.")
+@click.option("--private-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="PEM private key (ES256 tenants only).")
+def token(audience: str, sub: str | None, ttl: int, private_key: Path | None) -> None:
+    """Mint a token for a tenant: its service token, or an end user's with --sub."""
+    settings = _settings()
+    with database(settings) as url:
+        tenant = _tenant(url, audience)
+    signing = private_key.read_text() if private_key else None
+    try:
+        click.echo(tokens.mint(tenant, sub or tenant.service_account, ttl, signing))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def tenant() -> None:
+    """Add, list, show or remove tenants (audiences)."""
+
+
+@tenant.command("add")
+@click.argument("audience")
+@click.option("--algorithm", type=click.Choice(["HS256", "ES256"]), default="HS256",
+              show_default=True)
+@click.option("--key", default=None, help="HS256 secret or ES256 public key PEM; default: new.")
+@click.option("--issuer", default=None, help="Expected `iss`; default: the audience.")
+@click.option("--service-account", default="service", show_default=True,
+              help="The `sub` that marks the tenant's backend.")
+def tenant_add(audience: str, algorithm: str, key: str | None, issuer: str | None,
+               service_account: str) -> None:
+    """Add a tenant; prints a generated key once (it is not shown again)."""
+    settings = _settings()
+    private = None
+    if key is None:
+        key, private = generate_key(algorithm)  # type: ignore[arg-type]
+    new = Tenant(audience, algorithm, key, issuer or audience, service_account)  # type: ignore[arg-type]
+    with database(settings) as url:
+        _with_db(url, lambda db: add_tenant(db, new))
+    click.echo(f"tenant {audience!r} added ({algorithm})")
+    if private:
+        click.echo("its private signing key (store it; Podium keeps only the public key):")
+        click.echo(private)
+    elif algorithm == "HS256":
+        click.echo(f"its secret: {key}")
+
+
+@tenant.command("list")
+def tenant_list() -> None:
+    """List tenants (never their keys)."""
+    settings = _settings()
+    with database(settings) as url:
+        for t in _with_db(url, list_tenants):
+            click.echo(f"{t.audience}\t{t.algorithm}\tissuer={t.issuer}\t"
+                       f"service_account={t.service_account}")
+
+
+@tenant.command("show")
+@click.argument("audience")
+def tenant_show(audience: str) -> None:
+    """Show one tenant's configuration (the key only as a fingerprint)."""
+    import hashlib
+
+    settings = _settings()
+    with database(settings) as url:
+        t = _tenant(url, audience)
+    info: dict[str, Any] = {
+        "audience": t.audience,
+        "algorithm": t.algorithm,
+        "issuer": t.issuer,
+        "service_account": t.service_account,
+        "key_fingerprint": "sha256:" + hashlib.sha256(t.key.encode()).hexdigest()[:16],
+    }
+    for k, v in info.items():
+        click.echo(f"{k}: {v}")
+
+
+@tenant.command("remove")
+@click.argument("audience")
+def tenant_remove(audience: str) -> None:
+    """Remove a tenant: its tokens stop working (its classes stay in the database)."""
+    settings = _settings()
+    with database(settings) as url:
+        if not _with_db(url, lambda db: remove_tenant(db, audience)):
+            raise click.ClickException(f"no tenant {audience!r}")
+    click.echo(f"tenant {audience!r} removed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
