@@ -6,11 +6,13 @@ PostgreSQL in the data directory. A bad value stops start-up at once with the se
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as PydanticSettingsError
 
 ENV_PREFIX = "PODIUM_"
 
@@ -58,6 +60,11 @@ class SettingsError(Exception):
 def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except PydanticSettingsError as exc:
+        # A value the environment source could not parse at all (e.g. JSON that is not JSON).
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = ENV_PREFIX + (match.group(1).upper() if match else "?")
+        raise SettingsError(f"invalid setting {name}: {exc.__cause__ or exc}") from None
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

@@ -71,12 +71,13 @@ def _run_as() -> pwd.struct_passwd | None:
 
 def _make_reachable(path: Path, user: pwd.struct_passwd) -> None:
     """Let the server's user traverse every parent of its data directory and run the binaries."""
-    for parent in [*reversed(path.parents), path]:
+    for parent in reversed(path.parents):
         mode = parent.stat().st_mode
         if not mode & 0o001:
             with contextlib.suppress(PermissionError):
                 parent.chmod(mode | 0o011)
-    os.chown(path, user.pw_uid, user.pw_gid)
+    if path.stat().st_uid != user.pw_uid:
+        os.chown(path, user.pw_uid, user.pw_gid)
 
 
 @dataclass
@@ -132,7 +133,6 @@ class EmbeddedPostgres:
         self.pgdata.mkdir(exist_ok=True, mode=0o700)
         if user is not None:
             _make_reachable(self.pgdata, user)
-            _make_reachable(bindir, user)
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising PostgreSQL in %s", self.pgdata)
             self._cmd(

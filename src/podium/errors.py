@@ -161,8 +161,9 @@ def to_podium_error(exc: Exception) -> PodiumError:
     if isinstance(exc, ValidationException):
         return from_validation(exc)
     if isinstance(exc, HTTPException):
-        if exc.status_code == 400 and "JSON" in str(exc.detail):
-            return BadRequest(f"the request body is not valid JSON ({exc.detail})",
+        if exc.status_code == 400:
+            # The framework's own 400 (not a validation error) is a body it could not decode.
+            return BadRequest(f"the request body is not valid JSON: {exc.detail}",
                               code="malformed_json")
         cls = _BY_STATUS.get(exc.status_code)
         if cls is not None:
