@@ -55,8 +55,13 @@ def pg_admin_url() -> Iterator[str]:
         server = EmbeddedPostgres(root)
         url = server.start()
     try:
-        asyncio.run(_admin(url, f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
-                           f"CREATE DATABASE {TEMPLATE}"))
+        asyncio.run(
+            _admin(
+                url,
+                f"DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)",
+                f"CREATE DATABASE {TEMPLATE}",
+            )
+        )
         migrate(with_database(url, TEMPLATE))
         yield url
     finally:

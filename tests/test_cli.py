@@ -17,8 +17,18 @@ def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 @pytest.mark.parametrize(
-    "args", [[], ["serve"], ["migrate"], ["token"], ["tenant"], ["tenant", "add"],
-             ["tenant", "list"], ["tenant", "show"], ["tenant", "remove"]]
+    "args",
+    [
+        [],
+        ["serve"],
+        ["migrate"],
+        ["token"],
+        ["tenant"],
+        ["tenant", "add"],
+        ["tenant", "list"],
+        ["tenant", "show"],
+        ["tenant", "remove"],
+    ],
 )
 def test_help_everywhere(args: list[str]) -> None:
     result = CliRunner().invoke(main, [*args, "--help"])
@@ -55,7 +65,7 @@ def test_es256_tenant_prints_its_private_key_once(run: CliRunner, tmp_path: obje
     added = run.invoke(main, ["tenant", "add", "es.org", "--algorithm", "ES256"])
     assert added.exit_code == 0 and "BEGIN PRIVATE KEY" in added.output
     key = Path(str(tmp_path)) / "es.pem"
-    key.write_text(added.output[added.output.index("-----BEGIN"):])
+    key.write_text(added.output[added.output.index("-----BEGIN") :])
     assert run.invoke(main, ["token", "es.org"]).exit_code != 0  # needs the private key
     minted = run.invoke(main, ["token", "es.org", "--private-key", str(key)])
     assert minted.exit_code == 0 and minted.output.count(".") == 2

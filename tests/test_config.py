@@ -20,14 +20,13 @@ def test_defaults_need_nothing_installed(monkeypatch: pytest.MonkeyPatch) -> Non
         ("PODIUM_PORT", "eighty"),
         ("PODIUM_PORT", "70000"),
         ("PODIUM_DATABASE_URL", "mysql://x"),
-        ("PODIUM_TENANTS", "[{\"audience\": \"a\"}]"),
+        ("PODIUM_TENANTS", '[{"audience": "a"}]'),
         ("PODIUM_TENANTS", "not json"),
         ("PODIUM_LOG_LEVEL", "loud"),
         ("PODIUM_MAX_BODY_BYTES", "5"),
     ],
 )
-def test_a_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch, env: str,
-                                    value: str) -> None:
+def test_a_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch, env: str, value: str) -> None:
     monkeypatch.setenv(env, value)
     with pytest.raises(SettingsError) as info:
         load_settings(_env_file=None)
@@ -35,9 +34,7 @@ def test_a_bad_setting_names_itself(monkeypatch: pytest.MonkeyPatch, env: str,
 
 
 def test_tenants_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "PODIUM_TENANTS", '[{"audience": "a.org", "key": "0123456789abcdef0123"}]'
-    )
+    monkeypatch.setenv("PODIUM_TENANTS", '[{"audience": "a.org", "key": "0123456789abcdef0123"}]')
     s = load_settings(_env_file=None)
     assert s.tenants[0].audience == "a.org" and s.tenants[0].algorithm == "HS256"
 

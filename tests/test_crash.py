@@ -31,7 +31,10 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
     with log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "podium.cli", "serve", "--port", str(port)],
-            env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -47,8 +50,9 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not become ready")
 
 
-async def _client_loop(base: str, worker: int, created: dict[str, str],
-                       stop: asyncio.Event) -> None:
+async def _client_loop(
+    base: str, worker: int, created: dict[str, str], stop: asyncio.Event
+) -> None:
     headers = {"Authorization": f"Bearer {token_for()}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=5) as client:
         n = 0
@@ -56,9 +60,14 @@ async def _client_loop(base: str, worker: int, created: dict[str, str],
             scope = f"crash-{worker}-{n}"
             n += 1
             try:
-                r = await client.post("/api/v1/webinars", json={
-                    "title": "T", "scope": scope, "audience": TENANT.audience,
-                })
+                r = await client.post(
+                    "/api/v1/webinars",
+                    json={
+                        "title": "T",
+                        "scope": scope,
+                        "audience": TENANT.audience,
+                    },
+                )
             except httpx.HTTPError:
                 return  # the server is gone
             if r.status_code == 201:
@@ -70,7 +79,7 @@ async def _load_then_kill(base: str, proc: subprocess.Popen[bytes]) -> dict[str,
     stop = asyncio.Event()
     tasks = [asyncio.create_task(_client_loop(base, w, created, stop)) for w in range(6)]
     deadline = time.monotonic() + 10
-    while len(created) < 150 and time.monotonic() < deadline:
+    while len(created) < 150 and time.monotonic() < deadline:  # noqa: ASYNC110 (a counter)
         await asyncio.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)  # mid-flight: requests are in progress right now
     proc.wait()
@@ -108,7 +117,8 @@ def test_kill_9_loses_no_acknowledged_webinar(database_url: str) -> None:
     async def orphans() -> int:
         conn = await asyncpg.connect(database_url)
         try:
-            return int(await conn.fetchval("""
+            return int(
+                await conn.fetchval("""
                 SELECT (SELECT count(*) FROM classes c
                         WHERE NOT EXISTS (SELECT 1 FROM event_rooms e WHERE e.id = c.event_room_id)
                            OR NOT EXISTS (SELECT 1 FROM conference_rooms r
@@ -117,7 +127,8 @@ def test_kill_9_loses_no_acknowledged_webinar(database_url: str) -> None:
                         WHERE NOT EXISTS (SELECT 1 FROM classes c WHERE c.id = e.class_id))
                      + (SELECT count(*) FROM conference_rooms r
                         WHERE NOT EXISTS (SELECT 1 FROM classes c WHERE c.id = r.class_id))
-            """))
+            """)
+            )
         finally:
             await conn.close()
 

@@ -17,8 +17,9 @@ from podium.embedded import EmbeddedPostgres, find_bindir
 def _psql(url: str, sql: str) -> str:
     bindir = find_bindir()
     psql = bindir / "psql" if (bindir / "psql").exists() else Path("psql")
-    return subprocess.run([str(psql), url, "-Atc", sql], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        [str(psql), url, "-Atc", sql], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def test_start_reuse_stop() -> None:

@@ -9,8 +9,14 @@ from podium.errors import Conflict, from_validation, validation_error
 
 def test_problem_members() -> None:
     problem = Conflict("taken", field="scope", class_id="abc").problem()
-    assert problem == {"type": "/problems/conflict", "title": "Conflict", "status": 409,
-                       "detail": "taken", "field": "scope", "class_id": "abc"}
+    assert problem == {
+        "type": "/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "taken",
+        "field": "scope",
+        "class_id": "abc",
+    }
 
 
 def test_msgspec_paths_name_the_field() -> None:
@@ -22,7 +28,8 @@ def test_msgspec_paths_name_the_field() -> None:
 
 
 def test_framework_validation_errors_name_the_parameter() -> None:
-    exc = ValidationException("bad", extra=[{"message": "Expected `int`", "key": "limit",
-                                             "source": "query"}])
+    exc = ValidationException(
+        "bad", extra=[{"message": "Expected `int`", "key": "limit", "source": "query"}]
+    )
     err = from_validation(exc)
     assert err.status == 422 and err.field == "limit"

@@ -25,23 +25,27 @@ async def test_wrong_method_is_405_problem(client: AsyncTestClient) -> None:
 
 
 async def test_malformed_json_is_400_problem(client: AsyncTestClient) -> None:
-    r = await client.post("/api/v1/webinars", content=b'{"title": ',
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/webinars", content=b'{"title": ', headers={"content-type": "application/json"}
+    )
     is_problem(r, 400)
     assert r.json()["type"] == "/problems/malformed_json"
 
 
 async def test_body_too_large_is_413_problem(client: AsyncTestClient) -> None:
     big = b'{"title": "' + b"x" * 2_000_000 + b'"}'
-    r = await client.post("/api/v1/webinars", content=big,
-                          headers={"content-type": "application/json"})
+    r = await client.post(
+        "/api/v1/webinars", content=big, headers={"content-type": "application/json"}
+    )
     is_problem(r, 413)
 
 
 async def test_a_bad_idempotency_key_is_422(client: AsyncTestClient) -> None:
-    r = await client.post("/api/v1/webinars", json={"title": "t", "scope": "s",
-                                                    "audience": "example.org"},
-                          headers={"Idempotency-Key": "k" * 300})
+    r = await client.post(
+        "/api/v1/webinars",
+        json={"title": "t", "scope": "s", "audience": "example.org"},
+        headers={"Idempotency-Key": "k" * 300},
+    )
     is_problem(r, 422)
     assert r.json()["field"] == "Idempotency-Key"
 

@@ -25,16 +25,17 @@ async def test_a_retry_with_the_same_key_answers_the_first_response(
 
 async def test_a_key_reused_with_another_body_is_refused(client: AsyncTestClient) -> None:
     await client.post(PATH, json=BODY, headers={"Idempotency-Key": "k-2"})
-    r = await client.post(PATH, json={**BODY, "scope": "idem-2"},
-                          headers={"Idempotency-Key": "k-2"})
+    r = await client.post(
+        PATH, json={**BODY, "scope": "idem-2"}, headers={"Idempotency-Key": "k-2"}
+    )
     assert r.status_code == 422 and r.json()["type"] == "/problems/idempotency_key_reused"
     assert (await client.get("/api/v1/audiences/example.org/webinars/idem-2")).status_code == 404
 
 
 async def test_concurrent_retries_create_one_class(client: AsyncTestClient) -> None:
-    answers = await asyncio.gather(*[
-        client.post(PATH, json=BODY, headers={"Idempotency-Key": "k-3"}) for _ in range(8)
-    ])
+    answers = await asyncio.gather(
+        *[client.post(PATH, json=BODY, headers={"Idempotency-Key": "k-3"}) for _ in range(8)]
+    )
     assert {r.status_code for r in answers} == {201}
     assert len({r.json()["class_id"] for r in answers}) == 1
 
@@ -51,7 +52,10 @@ async def test_keys_are_per_audience(client: AsyncTestClient) -> None:
     from tests.conftest import OTHER, auth
 
     a = await client.post(PATH, json=BODY, headers={"Idempotency-Key": "shared"})
-    b = await client.post(PATH, json={**BODY, "audience": "other.org"},
-                          headers={"Idempotency-Key": "shared", **auth(OTHER)})
+    b = await client.post(
+        PATH,
+        json={**BODY, "audience": "other.org"},
+        headers={"Idempotency-Key": "shared", **auth(OTHER)},
+    )
     assert a.status_code == b.status_code == 201
     assert a.json()["class_id"] != b.json()["class_id"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Request, Response, get
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -16,7 +18,7 @@ from podium.auth.service import TenantDirectory, sync_configured
 from podium.classes.routes import WebinarRoutes
 from podium.config import Settings
 from podium.db import Database
-from podium.dependencies import PROVIDERS, Db
+from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
 
 log = logging.getLogger(__name__)
@@ -28,13 +30,13 @@ async def healthz() -> dict[str, str]:
 
 
 @get("/openapi.json", summary="The OpenAPI document", include_in_schema=False)
-async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     return Response(request.app.openapi_schema.to_schema(), media_type="application/json")
 
 
 @get("/readyz", summary="The database is reachable", tags=["health"])
-async def readyz(db: Db) -> dict[str, str]:
-    if not await db.ping():
+async def readyz(state: State) -> dict[str, str]:
+    if not await database(state).ping():
         raise ServiceUnavailable("the database is not reachable", code="database_unavailable")
     return {"status": "ready"}
 
@@ -49,6 +51,11 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         try:
             await sync_configured(db, settings.tenants)
             await tenants.reload()
+            # Everything built at start-up (routes, schemas, the OpenAPI document) lives as long
+            # as the process: keep it out of the cyclic collector's full passes, which otherwise
+            # walk it all and stall every request in flight.
+            gc.collect()
+            gc.freeze()
             yield
         finally:
             await db.close()

@@ -101,7 +101,9 @@ migrate_cmd.name = "migrate"
 @click.option("--host", default=None, help="Bind address (PODIUM_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (PODIUM_PORT, default 8080).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
-@click.option("--demo", is_flag=True, help=f"Ensure a demo tenant {DEMO_AUDIENCE!r}; print a token.")
+@click.option(
+    "--demo", is_flag=True, help=f"Ensure a demo tenant {DEMO_AUDIENCE!r}; print a token."
+)
 def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     """Start the database if embedded, migrate, and serve the API."""
     import uvicorn
@@ -109,7 +111,9 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
     with database(settings) as url:
         migrate(url)
         base = f"http://{host}:{port}"
@@ -120,10 +124,10 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             click.echo(f"Demo tenant {tenant.audience!r}; a service token valid for 24 hours:\n")
             click.echo(f"  export TOKEN={token}\n")
             click.echo(
-                f"  curl -s -X POST {base}/api/v1/webinars -H \"Authorization: Bearer $TOKEN\" "
+                f'  curl -s -X POST {base}/api/v1/webinars -H "Authorization: Bearer $TOKEN" '
                 "-H 'Content-Type: application/json' \\\n"
-                f"    -d '{{\"title\": \"Hello\", \"scope\": \"hello-1\", "
-                f"\"audience\": \"{tenant.audience}\"}}'\n"
+                f'    -d \'{{"title": "Hello", "scope": "hello-1", '
+                f'"audience": "{tenant.audience}"}}\'\n'
             )
         # Worker processes build the app from the environment, so hand them the resolved URL.
         os.environ["PODIUM_DATABASE_URL"] = url
@@ -158,10 +162,19 @@ async def _ensure_demo_tenant(db: Database) -> Tenant:
 @main.command()
 @click.argument("audience")
 @click.option("--sub", default=None, help="Account id; default: the tenant's service account.")
-@click.option("--ttl", type=click.IntRange(1, 31 * 24 * 3600), default=3600, show_default=True,
-              help="Seconds until the token expires.")
-@click.option("--private-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              default=None, help="PEM private key (ES256 tenants only).")
+@click.option(
+    "--ttl",
+    type=click.IntRange(1, 31 * 24 * 3600),
+    default=3600,
+    show_default=True,
+    help="Seconds until the token expires.",
+)
+@click.option(
+    "--private-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM private key (ES256 tenants only).",
+)
 def token(audience: str, sub: str | None, ttl: int, private_key: Path | None) -> None:
     """Mint a token for a tenant: its service token, or an end user's with --sub."""
     settings = _settings()
@@ -181,14 +194,20 @@ def tenant() -> None:
 
 @tenant.command("add")
 @click.argument("audience")
-@click.option("--algorithm", type=click.Choice(["HS256", "ES256"]), default="HS256",
-              show_default=True)
+@click.option(
+    "--algorithm", type=click.Choice(["HS256", "ES256"]), default="HS256", show_default=True
+)
 @click.option("--key", default=None, help="HS256 secret or ES256 public key PEM; default: new.")
 @click.option("--issuer", default=None, help="Expected `iss`; default: the audience.")
-@click.option("--service-account", default="service", show_default=True,
-              help="The `sub` that marks the tenant's backend.")
-def tenant_add(audience: str, algorithm: str, key: str | None, issuer: str | None,
-               service_account: str) -> None:
+@click.option(
+    "--service-account",
+    default="service",
+    show_default=True,
+    help="The `sub` that marks the tenant's backend.",
+)
+def tenant_add(
+    audience: str, algorithm: str, key: str | None, issuer: str | None, service_account: str
+) -> None:
     """Add a tenant; prints a generated key once (it is not shown again)."""
     settings = _settings()
     private = None
@@ -211,8 +230,10 @@ def tenant_list() -> None:
     settings = _settings()
     with database(settings) as url:
         for t in _with_db(url, list_tenants):
-            click.echo(f"{t.audience}\t{t.algorithm}\tissuer={t.issuer}\t"
-                       f"service_account={t.service_account}")
+            click.echo(
+                f"{t.audience}\t{t.algorithm}\tissuer={t.issuer}\t"
+                f"service_account={t.service_account}"
+            )
 
 
 @tenant.command("show")

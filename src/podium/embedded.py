@@ -62,7 +62,14 @@ def _run_as() -> pwd.struct_passwd | None:
         return pwd.getpwnam(SYSTEM_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -96,9 +103,6 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def _cmd(self, args: list[str], user: pwd.struct_passwd | None, timeout: float = 60) -> None:
-        kwargs: dict[str, object] = {}
-        if user is not None:
-            kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         result = subprocess.run(
             args,
             capture_output=True,
@@ -107,7 +111,9 @@ class EmbeddedPostgres:
             cwd="/",
             check=False,
             env={**os.environ, "LC_ALL": "C", "LANG": "C"},
-            **kwargs,  # type: ignore[arg-type]
+            user=user.pw_uid if user else None,
+            group=user.pw_gid if user else None,
+            extra_groups=[] if user else None,
         )
         if result.returncode != 0:
             raise EmbeddedServerError(
@@ -136,8 +142,16 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising PostgreSQL in %s", self.pgdata)
             self._cmd(
-                [str(bindir / "initdb"), "-D", str(self.pgdata), "-U", "postgres",
-                 "--auth=trust", "--encoding=UTF8", "--no-instructions"],
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--no-instructions",
+                ],
                 user,
             )
         running = self._running_port()
@@ -150,8 +164,19 @@ class EmbeddedPostgres:
             "-c shared_buffers=128MB"
         )
         self._cmd(
-            [str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60", "-l",
-             str(self.pgdata / "server.log"), "-o", options, "start"],
+            [
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                options,
+                "start",
+            ],
             user,
             timeout=90,
         )
@@ -165,14 +190,20 @@ class EmbeddedPostgres:
         user = _run_as()
         bindir = find_bindir()
         with contextlib.suppress(EmbeddedServerError, subprocess.TimeoutExpired):
-            self._cmd([str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w",
-                       "stop"], user, timeout=60)
+            self._cmd(
+                [str(bindir / "pg_ctl"), "-D", str(self.pgdata), "-m", "fast", "-w", "stop"],
+                user,
+                timeout=60,
+            )
         self.started_here = False
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 1),
+            ):
                 return
             time.sleep(0.05)
         raise EmbeddedServerError(f"PostgreSQL did not accept connections on port {self.port}")

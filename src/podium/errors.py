@@ -101,9 +101,19 @@ class ServiceUnavailable(PodiumError):
 
 _BY_STATUS: dict[int, type[PodiumError]] = {
     cls.status: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, Conflict,
-                PayloadTooLarge, UnsupportedMediaType, ValidationFailed, TooManyRequests,
-                ServiceUnavailable)
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ValidationFailed,
+        TooManyRequests,
+        ServiceUnavailable,
+    )
 }
 
 
@@ -128,7 +138,7 @@ def _field_name(key: str, message: str) -> str:
 
 
 def validation_error(message: str, key: str = "") -> ValidationFailed:
-    """A msgspec message (`Expected `int`, got `str` - at `$.reserve``) as a 422 naming the field."""
+    """A msgspec message (`Expected `int`, got `str` - at `$.reserve``) as a 422 on the field."""
     name = _field_name(key, message)
     reason = _AT.sub("", message)
     return ValidationFailed(f"{name}: {reason}", field=name)
@@ -163,8 +173,9 @@ def to_podium_error(exc: Exception) -> PodiumError:
     if isinstance(exc, HTTPException):
         if exc.status_code == 400:
             # The framework's own 400 (not a validation error) is a body it could not decode.
-            return BadRequest(f"the request body is not valid JSON: {exc.detail}",
-                              code="malformed_json")
+            return BadRequest(
+                f"the request body is not valid JSON: {exc.detail}", code="malformed_json"
+            )
         cls = _BY_STATUS.get(exc.status_code)
         if cls is not None:
             return cls(str(exc.detail) if exc.detail else cls.title)

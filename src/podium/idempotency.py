@@ -47,7 +47,7 @@ def fingerprint(path: str, body: bytes) -> str:
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
         raise ValidationFailed(
-            f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} printable characters",
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters",
             field="Idempotency-Key",
         )
     return key

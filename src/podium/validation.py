@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-from litestar.params import BodyKwarg, RequestEncodingType, SkipValidationMarker
+from litestar.enums import RequestEncodingType
+from litestar.params import BodyKwarg, SkipValidationMarker
 
 from podium.errors import validation_error
 

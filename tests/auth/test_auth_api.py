@@ -40,13 +40,15 @@ def _claims(**over: object) -> dict[str, object]:
 
 BAD_TOKENS = {
     "expired": jwt.encode(_claims(exp=int(time.time()) - 600), TENANT.key, algorithm="HS256"),
-    "unknown audience": jwt.encode(_claims(aud="nobody.org", iss="nobody.org"), TENANT.key,
-                                   algorithm="HS256"),
+    "unknown audience": jwt.encode(
+        _claims(aud="nobody.org", iss="nobody.org"), TENANT.key, algorithm="HS256"
+    ),
     "wrong key": jwt.encode(_claims(), "a-different-secret-of-32-bytes!!", algorithm="HS256"),
     "another tenant's key": jwt.encode(_claims(), OTHER.key, algorithm="HS256"),
     "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims())}.",
-    "no exp": jwt.encode({k: v for k, v in _claims().items() if k != "exp"}, TENANT.key,
-                         algorithm="HS256"),
+    "no exp": jwt.encode(
+        {k: v for k, v in _claims().items() if k != "exp"}, TENANT.key, algorithm="HS256"
+    ),
     "garbage": "not.a.token",
 }
 
@@ -54,9 +56,11 @@ BAD_TOKENS = {
 @pytest.mark.parametrize("name", list(BAD_TOKENS))
 async def test_bad_tokens_are_401(client: AsyncTestClient, name: str) -> None:
     class_id = await make(client)
-    for method, path, payload in (("GET", f"{PATH}/{class_id}", None),
-                                  ("POST", PATH, body(scope="z")),
-                                  ("PUT", f"{PATH}/{class_id}", {"reserve": 1})):
+    for method, path, payload in (
+        ("GET", f"{PATH}/{class_id}", None),
+        ("POST", PATH, body(scope="z")),
+        ("PUT", f"{PATH}/{class_id}", {"reserve": 1}),
+    ):
         r = await client.request(method, path, json=payload, headers=bearer(BAD_TOKENS[name]))
         assert r.status_code == 401, (name, method, r.text)
         assert r.headers["content-type"] == "application/problem+json"
@@ -87,8 +91,9 @@ async def test_another_tenants_class_is_404(client: AsyncTestClient) -> None:
     assert r.status_code == 404
     r = await client.get("/api/v1/audiences/example.org/webinars/a1", headers=other)
     assert r.status_code == 404
-    r = await client.put("/api/v1/audiences/example.org/webinars/a1", json={"reserve": 1},
-                         headers=other)
+    r = await client.put(
+        "/api/v1/audiences/example.org/webinars/a1", json={"reserve": 1}, headers=other
+    )
     assert r.status_code == 404
     # And it is unchanged.
     assert (await client.get(f"{PATH}/{class_id}")).json()["reserve"] is None

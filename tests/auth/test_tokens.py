@@ -20,8 +20,13 @@ ES = tenant(ES_TENANT)
 
 def claims(**over: object) -> dict[str, object]:
     now = int(time.time())
-    base: dict[str, object] = {"iss": HS.issuer, "aud": HS.audience, "sub": "alice",
-                               "iat": now, "exp": now + 60}
+    base: dict[str, object] = {
+        "iss": HS.issuer,
+        "aud": HS.audience,
+        "sub": "alice",
+        "iat": now,
+        "exp": now + 60,
+    }
     base.update(over)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -58,12 +63,14 @@ def test_required_claims(missing: str) -> None:
 
 
 def test_wrong_key_audience_and_issuer() -> None:
-    assert code_of(jwt.encode(claims(), "another-secret-of-enough-length!", algorithm="HS256")) \
+    assert (
+        code_of(jwt.encode(claims(), "another-secret-of-enough-length!", algorithm="HS256"))
         == "invalid_token"
-    assert code_of(jwt.encode(claims(aud="other.org"), HS.key, algorithm="HS256")) \
-        == "invalid_token"
-    assert code_of(jwt.encode(claims(iss="someone"), HS.key, algorithm="HS256")) \
-        == "invalid_token"
+    )
+    assert (
+        code_of(jwt.encode(claims(aud="other.org"), HS.key, algorithm="HS256")) == "invalid_token"
+    )
+    assert code_of(jwt.encode(claims(iss="someone"), HS.key, algorithm="HS256")) == "invalid_token"
 
 
 def _b64(data: dict[str, object]) -> str:

@@ -23,8 +23,7 @@ NOW = 1_900_000_000
         (None, "transcoded", Status.TRANSCODED),
     ],
 )
-def test_status_is_derived(ends_at: int | None, recording: str | None,
-                           expected: Status) -> None:
+def test_status_is_derived(ends_at: int | None, recording: str | None, expected: Status) -> None:
     assert status_of(ends_at, NOW, recording) is expected
 
 
@@ -45,6 +44,10 @@ def test_end_must_follow_start(time: tuple[int, int]) -> None:
 
 
 def test_locked_chat_locks_the_chat_types() -> None:
-    assert locked_types(True) == {"message": True, "reaction": True, "question": True,
-                                  "question_reaction": True}
+    assert locked_types(True) == {
+        "message": True,
+        "reaction": True,
+        "question": True,
+        "question_reaction": True,
+    }
     assert locked_types(False) == {}

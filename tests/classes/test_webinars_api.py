@@ -28,8 +28,14 @@ async def create(client: AsyncTestClient, **extra: Any) -> dict[str, Any]:
 async def test_create_answers_201_with_the_webinar_and_both_rooms(client: AsyncTestClient) -> None:
     r = await client.post(
         "/api/v1/webinars",
-        json=webinar(time=[FUTURE, FUTURE + 3600], tags={"course": 7}, reserve=20,
-                     preserve_history=False, locked_chat=False, backend="none"),
+        json=webinar(
+            time=[FUTURE, FUTURE + 3600],
+            tags={"course": 7},
+            reserve=20,
+            preserve_history=False,
+            locked_chat=False,
+            backend="none",
+        ),
     )
     assert r.status_code == 201
     body = r.json()
@@ -47,8 +53,10 @@ async def test_create_answers_201_with_the_webinar_and_both_rooms(client: AsyncT
 
 async def test_read_returns_what_create_returned(client: AsyncTestClient) -> None:
     created = await create(client, time=[FUTURE, FUTURE + 60])
-    for path in (f"/api/v1/webinars/{created['class_id']}",
-                 "/api/v1/audiences/example.org/webinars/w1"):
+    for path in (
+        f"/api/v1/webinars/{created['class_id']}",
+        "/api/v1/audiences/example.org/webinars/w1",
+    ):
         r = await client.get(path)
         assert r.status_code == 200, r.text
         assert r.json() == created
@@ -60,10 +68,14 @@ async def test_rooms_are_stored_with_the_class(client: AsyncTestClient, database
     created = await create(client, locked_chat=True, time=[FUTURE, None])
     conn = await asyncpg.connect(database_url)
     try:
-        event_room = await conn.fetchrow("SELECT * FROM event_rooms WHERE id = $1",
-                                         uuid.UUID(created["real_time"]["event_room_id"]))
-        conference = await conn.fetchrow("SELECT * FROM conference_rooms WHERE id = $1",
-                                         uuid.UUID(created["real_time"]["conference_room_id"]))
+        event_room = await conn.fetchrow(
+            "SELECT * FROM event_rooms WHERE id = $1",
+            uuid.UUID(created["real_time"]["event_room_id"]),
+        )
+        conference = await conn.fetchrow(
+            "SELECT * FROM conference_rooms WHERE id = $1",
+            uuid.UUID(created["real_time"]["conference_room_id"]),
+        )
     finally:
         await conn.close()
     assert str(event_room["class_id"]) == created["class_id"]
@@ -84,8 +96,9 @@ async def test_properties_are_filtered_to_the_keys_asked(client: AsyncTestClient
     assert r.json()["account_properties"] == {}
 
 
-async def test_account_properties_are_the_callers_own(client: AsyncTestClient,
-                                                      database_url: str) -> None:
+async def test_account_properties_are_the_callers_own(
+    client: AsyncTestClient, database_url: str
+) -> None:
     import asyncpg
 
     created = await create(client)
@@ -98,8 +111,9 @@ async def test_account_properties_are_the_callers_own(client: AsyncTestClient,
         )
     finally:
         await conn.close()
-    r = await client.get(f"/api/v1/webinars/{created['class_id']}?account_keys[]=lang",
-                         headers=auth(sub="alice"))
+    r = await client.get(
+        f"/api/v1/webinars/{created['class_id']}?account_keys[]=lang", headers=auth(sub="alice")
+    )
     assert r.json()["account_properties"] == {"lang": "en"}
 
 
@@ -116,8 +130,9 @@ async def test_the_same_scope_in_another_audience_is_another_class(
     client: AsyncTestClient,
 ) -> None:
     mine = await create(client)
-    r = await client.post("/api/v1/webinars", json={**webinar(), "audience": "other.org"},
-                          headers=auth(OTHER))
+    r = await client.post(
+        "/api/v1/webinars", json={**webinar(), "audience": "other.org"}, headers=auth(OTHER)
+    )
     assert r.status_code == 201
     assert r.json()["class_id"] != mine["class_id"]
 
@@ -192,9 +207,15 @@ async def test_update_changes_fields_and_answers_the_read_shape(
     created = await create(client, time=[FUTURE, FUTURE + 60], tags={"a": 1})
     path = f"/api/v1/webinars/{created['class_id']}"
     r = await client.request(
-        method, path,
-        json={"time": [FUTURE + 100, FUTURE + 200], "reserve": 5, "host": "teacher-1",
-              "title": "Geometry", "tags": {"b": 2}},
+        method,
+        path,
+        json={
+            "time": [FUTURE + 100, FUTURE + 200],
+            "reserve": 5,
+            "host": "teacher-1",
+            "title": "Geometry",
+            "tags": {"b": 2},
+        },
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -208,11 +229,11 @@ async def test_update_changes_fields_and_answers_the_read_shape(
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
-async def test_update_by_scope_answers_the_same_shape(client: AsyncTestClient,
-                                                      method: str) -> None:
+async def test_update_by_scope_answers_the_same_shape(client: AsyncTestClient, method: str) -> None:
     created = await create(client)
-    r = await client.request(method, "/api/v1/audiences/example.org/webinars/w1",
-                             json={"reserve": 3})
+    r = await client.request(
+        method, "/api/v1/audiences/example.org/webinars/w1", json={"reserve": 3}
+    )
     assert r.status_code == 200
     by_id = await client.get(f"/api/v1/webinars/{created['class_id']}")
     assert r.json() == by_id.json()

@@ -24,3 +24,4 @@ class Principal:
     audience: str
     account_id: str
     is_service: bool
+    expires_at: float = float("inf")  # the token's `exp`

@@ -22,7 +22,9 @@ def unverified_audience(token: str) -> str:
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
-        raise Unauthorized("the bearer token is not a well-formed JWT", code="invalid_token") from None
+        raise Unauthorized(
+            "the bearer token is not a well-formed JWT", code="invalid_token"
+        ) from None
     aud = claims.get("aud")
     if not isinstance(aud, str) or not aud:
         raise Unauthorized("the token has no `aud` claim naming an audience", code="invalid_token")
@@ -48,7 +50,10 @@ def verify(token: str, tenant: Tenant) -> Principal:
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("the token's `sub` must be an account id", code="invalid_token")
     return Principal(
-        audience=tenant.audience, account_id=sub, is_service=sub == tenant.service_account
+        audience=tenant.audience,
+        account_id=sub,
+        is_service=sub == tenant.service_account,
+        expires_at=float(claims["exp"]) + LEEWAY_SECONDS,
     )
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from podium.errors import ValidationFailed
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     WEBINAR = "webinar"
     MINIGROUP = "minigroup"
     SESSION = "session"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     REAL_TIME = "real-time"
     CLOSED = "closed"
     FINISHED = "finished"

@@ -6,13 +6,14 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, HttpMethod, Request, Response, get, post, route
+from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
 from podium.auth.policy import within
 from podium.classes import service
 from podium.classes.models import Kind
 from podium.classes.schemas import ClassRead, ClassUpdate, WebinarCreate
-from podium.dependencies import Caller, Db
+from podium.dependencies import Caller, database
 from podium.errors import ValidationFailed
 from podium.idempotency import check_key, fingerprint
 from podium.validation import Body, strict
@@ -45,15 +46,19 @@ class WebinarRoutes(Controller):
         request: Request[Any, Any, Any],
         data: Body[WebinarCreate],
         principal: Caller,
-        db: Db,
+        state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Any]:
         idem = None
         if idempotency_key is not None:
-            idem = (check_key(idempotency_key),
-                    fingerprint(request.url.path, await request.body()))
+            idem = (check_key(idempotency_key), fingerprint(request.url.path, await request.body()))
         outcome = await service.create_class(
-            db, principal, Kind.WEBINAR, strict(data, WebinarCreate), janus_configured=False, idempotency=idem
+            database(state),
+            principal,
+            Kind.WEBINAR,
+            strict(data, WebinarCreate),
+            janus_configured=False,
+            idempotency=idem,
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status_code=outcome.status, headers=headers)
@@ -63,7 +68,7 @@ class WebinarRoutes(Controller):
         self,
         webinar_id: FromPath[str],
         principal: Caller,
-        db: Db,
+        state: State,
         class_keys: Keys = None,
         class_keys_b: ClassKeysB = None,
         account_keys: Keys = None,
@@ -71,50 +76,68 @@ class WebinarRoutes(Controller):
     ) -> ClassRead:
         ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
         return await service.read_class(
-            db, principal, Kind.WEBINAR, ref,
-            keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
+            database(state),
+            principal,
+            Kind.WEBINAR,
+            ref,
+            keys(class_keys, class_keys_b),
+            keys(account_keys, account_keys_b),
         )
 
-    @get("/audiences/{audience:str}/webinars/{class_scope:str}",
-         summary="Read a webinar by audience and scope")
+    @get(
+        "/audiences/{audience:str}/webinars/{class_scope:str}",
+        summary="Read a webinar by audience and scope",
+    )
     async def read_by_scope(
         self,
         audience: FromPath[str],
         class_scope: FromPath[str],
         principal: Caller,
-        db: Db,
+        state: State,
         class_keys: Keys = None,
         class_keys_b: ClassKeysB = None,
         account_keys: Keys = None,
         account_keys_b: AccountKeysB = None,
     ) -> ClassRead:
         return await service.read_class(
-            db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope),
-            keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
+            database(state),
+            within(principal, audience),
+            Kind.WEBINAR,
+            service.ClassRef(scope=class_scope),
+            keys(class_keys, class_keys_b),
+            keys(account_keys, account_keys_b),
         )
 
-    @route("/webinars/{webinar_id:str}", http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-           summary="Update a webinar (PUT and PATCH do the same)")
+    @route(
+        "/webinars/{webinar_id:str}",
+        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+        summary="Update a webinar (PUT and PATCH do the same)",
+    )
     async def update(
-        self, webinar_id: FromPath[str], data: Body[ClassUpdate], principal: Caller, db: Db
+        self, webinar_id: FromPath[str], data: Body[ClassUpdate], principal: Caller, state: State
     ) -> ClassRead:
         ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
         return await service.update_class(
-            db, principal, Kind.WEBINAR, ref, strict(data, ClassUpdate)
+            database(state), principal, Kind.WEBINAR, ref, strict(data, ClassUpdate)
         )
 
-    @route("/audiences/{audience:str}/webinars/{class_scope:str}",
-           http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-           summary="Update a webinar by audience and scope")
+    @route(
+        "/audiences/{audience:str}/webinars/{class_scope:str}",
+        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+        summary="Update a webinar by audience and scope",
+    )
     async def update_by_scope(
         self,
         audience: FromPath[str],
         class_scope: FromPath[str],
         data: Body[ClassUpdate],
         principal: Caller,
-        db: Db,
+        state: State,
     ) -> ClassRead:
         return await service.update_class(
-            db, within(principal, audience), Kind.WEBINAR, service.ClassRef(scope=class_scope),
+            database(state),
+            within(principal, audience),
+            Kind.WEBINAR,
+            service.ClassRef(scope=class_scope),
             strict(data, ClassUpdate),
         )

@@ -36,10 +36,10 @@ class ClassUpdate(Struct):
     """All optional, at least one required; `null` clears `host` or `tags`."""
 
     time: TimeBounds | UnsetType = UNSET
-    reserve: Reserve | None | UnsetType = UNSET
-    host: AccountId | None | UnsetType = UNSET
+    reserve: Reserve | UnsetType | None = UNSET
+    host: AccountId | UnsetType | None = UNSET
     title: Title | UnsetType = UNSET
-    tags: dict[str, Any] | None | UnsetType = UNSET
+    tags: dict[str, Any] | UnsetType | None = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET}

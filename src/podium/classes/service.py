@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import asyncpg
 
@@ -19,7 +19,8 @@ from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome, run_once
 
-Executor = asyncpg.Connection | asyncpg.Pool
+# The database for a single autocommitted statement, or a connection inside a transaction.
+Executor: TypeAlias = asyncpg.Connection | Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +62,23 @@ async def _insert(ex: Executor, kind: Kind, data: WebinarCreate, backend: str) -
     start, end = data.time or (None, None)
     inserted = await ex.fetchval(
         queries.INSERT_CLASS,
-        class_id, kind.value, data.audience, data.scope, data.title, start, end, data.tags,
-        data.properties, data.preserve_history, data.reserve, data.host, data.locked_chat,
-        event_room_id, conference_room_id, locked_types(data.locked_chat), backend,
+        class_id,
+        kind.value,
+        data.audience,
+        data.scope,
+        data.title,
+        start,
+        end,
+        data.tags,
+        data.properties,
+        data.preserve_history,
+        data.reserve,
+        data.host,
+        data.locked_chat,
+        event_room_id,
+        conference_room_id,
+        locked_types(data.locked_chat),
+        backend,
     )
     if inserted is None:
         existing = await ex.fetchrow(queries.SELECT_ID_BY_SCOPE, data.audience, data.scope)
@@ -76,12 +91,23 @@ async def _insert(ex: Executor, kind: Kind, data: WebinarCreate, backend: str) -
         )
     # Built from what was just written: no second round trip to read it back.
     return ClassRead(
-        class_id=class_id, id=data.scope, kind=kind.value, audience=data.audience,
-        scope=data.scope, title=data.title,
+        class_id=class_id,
+        id=data.scope,
+        kind=kind.value,
+        audience=data.audience,
+        scope=data.scope,
+        title=data.title,
         real_time=RealTime(event_room_id, conference_room_id, data.host),
-        on_demand=[], status=status_of(end, time.time()).value, time=(start, end),
-        tags=data.tags, reserve=data.reserve, preserve_history=data.preserve_history,
-        locked_chat=data.locked_chat, backend=backend, properties={}, account_properties={},
+        on_demand=[],
+        status=status_of(end, time.time()).value,
+        time=(start, end),
+        tags=data.tags,
+        reserve=data.reserve,
+        preserve_history=data.preserve_history,
+        locked_chat=data.locked_chat,
+        backend=backend,
+        properties={},
+        account_properties={},
     )
 
 
@@ -102,7 +128,7 @@ async def create_class(
     check_time(data.time)
     backend = choose_backend(data.backend, janus_configured)
     if idempotency is None:
-        return Outcome(201, await _insert(db.pool, kind, data, backend), replayed=False)
+        return Outcome(201, await _insert(db, kind, data, backend), replayed=False)
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         created = await _insert(conn, kind, data, backend)
@@ -122,13 +148,19 @@ async def read_class(
 ) -> ClassRead:
     authorize(principal, Action.READ_CLASS)
     query = queries.SELECT_BY_ID if ref.id is not None else queries.SELECT_BY_SCOPE
-    row = await db.pool.fetchrow(
-        query, ref.id if ref.id is not None else ref.scope, principal.audience,
-        class_keys or [], account_keys or [], principal.account_id, kind.value,
+    row = await db.fetchrow(
+        query,
+        ref.id if ref.id is not None else ref.scope,
+        principal.audience,
+        class_keys or [],
+        account_keys or [],
+        principal.account_id,
+        kind.value,
     )
     if row is None:
-        raise NotFound(f"no {kind.value} {_named(ref)} in this audience",
-                       code=f"{kind.value}_not_found")
+        raise NotFound(
+            f"no {kind.value} {_named(ref)} in this audience", code=f"{kind.value}_not_found"
+        )
     return _read_from_row(row, time.time())
 
 
@@ -153,26 +185,29 @@ async def update_class(
     changes = data.changes()
     if not changes:
         raise ValidationFailed(
-            "give at least one of: time, reserve, host, title, tags", field="body",
+            "give at least one of: time, reserve, host, title, tags",
+            field="body",
             code="nothing_to_update",
         )
     columns, values = _columns(changes)
     key = ref.id if ref.id is not None else ref.scope
     sql = queries.update_class(columns, by_scope=ref.id is None)
-    updated = await db.pool.fetchval(
+    updated = await db.fetchval(
         sql, key, principal.audience, kind.value, "time" in changes, *values
     )
     if updated is None:
         where = "scope = $1" if ref.id is None else "id = $1"
-        state = await db.pool.fetchrow(
+        state = await db.fetchrow(
             queries.SELECT_STATE.format(where=where), key, principal.audience, kind.value
         )
         if state is None:
-            raise NotFound(f"no {kind.value} {_named(ref)} in this audience",
-                           code=f"{kind.value}_not_found")
+            raise NotFound(
+                f"no {kind.value} {_named(ref)} in this audience", code=f"{kind.value}_not_found"
+            )
         if is_closed(state["ends_at"], time.time()):
             raise Conflict(
                 f"the {kind.value} has closed; its time can no longer change (recreate it)",
-                code="class_closed", field="time",
+                code="class_closed",
+                field="time",
             )
     return await read_class(db, principal, kind, ClassRef(id=updated) if updated else ref)

@@ -1,0 +1,93 @@
+"""The limit app (DESIGN.md): a minimal Starlette app doing Podium's read and insert with raw
+asyncpg and orjson, and nothing else — no auth, no validation, no error shapes.
+
+Run: uvicorn bench.limit_app:app (DATABASE_URL in the environment).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from podium.classes import queries
+from podium.db import NoResetConnection
+
+pool: Any = None
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(data, default=str), status_code=status, media_type="application/json"
+    )
+
+
+async def read(request: Request) -> Response:
+    row = await pool.fetchrow(
+        queries.SELECT_BY_ID,
+        uuid.UUID(request.path_params["id"]),
+        "example.org",
+        [],
+        [],
+        "service",
+        "webinar",
+    )
+    if row is None:
+        return _json({"error": "not found"}, 404)
+    return _json(dict(row))
+
+
+async def create(request: Request) -> Response:
+    body = orjson.loads(await request.body())
+    ids = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    start, end = body.get("time") or (None, None)
+    created = await pool.fetchval(
+        queries.INSERT_CLASS,
+        ids[0],
+        "webinar",
+        body["audience"],
+        body["scope"],
+        body["title"],
+        start,
+        end,
+        orjson.dumps(body.get("tags")).decode(),
+        None,
+        True,
+        None,
+        None,
+        True,
+        ids[1],
+        ids[2],
+        '{"message": true}',
+        "none",
+    )
+    if created is None:
+        return _json({"error": "conflict"}, 409)
+    return _json({"class_id": str(ids[0]), "id": body["scope"]}, 201)
+
+
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    global pool
+    # The same pool settings as Podium (no reset query on release), so the comparison is about
+    # everything above the driver.
+    pool = await asyncpg.create_pool(
+        os.environ["DATABASE_URL"], min_size=2, max_size=10, connection_class=NoResetConnection
+    )
+    yield
+    await pool.close()
+
+
+app = Starlette(
+    routes=[Route("/webinars/{id}", read), Route("/webinars", create, methods=["POST"])],
+    lifespan=lifespan,
+)
