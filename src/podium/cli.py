@@ -85,16 +85,13 @@ def main() -> None:
     """Podium: webinars and online classes. Settings come from PODIUM_* variables and .env."""
 
 
-@main.command()
+@main.command("migrate")
 def migrate_cmd() -> None:
     """Apply database migrations (also done by `serve`)."""
     settings = _settings()
     with database(settings) as url:
         migrate(url)
     click.echo("database is up to date")
-
-
-migrate_cmd.name = "migrate"
 
 
 @main.command()

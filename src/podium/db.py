@@ -158,7 +158,3 @@ def sqlalchemy_url(url: str) -> str:
     """The same database as an SQLAlchemy URL (for Alembic only; the runtime uses asyncpg)."""
     _, _, rest = url.partition("://")
     return f"postgresql+asyncpg://{rest}"
-
-
-def row_dict(record: Any) -> dict[str, Any]:
-    return dict(record) if record is not None else {}

@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any, ClassVar
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -145,7 +146,7 @@ def validation_error(message: str, key: str = "") -> ValidationFailed:
 
 
 def from_validation(exc: ValidationException) -> PodiumError:
-    """Litestar's validation errors: a body that is not JSON is 400, a wrong field is 422."""
+    """Litestar's validation errors (path, query and header parameters) as a 422 on the field."""
     items = exc.extra if isinstance(exc.extra, list) else []
     params = []
     for item in items:
@@ -154,20 +155,31 @@ def from_validation(exc: ValidationException) -> PodiumError:
             name = _field_name(str(item.get("key") or ""), message)
             params.append({"name": name, "reason": _AT.sub("", message)})
     if not params:
-        detail = str(exc.detail)
-        if "JSON" in detail or "malformed" in detail.lower() or "decode" in detail.lower():
-            return BadRequest("the request body is not valid JSON", code="malformed_json")
-        return ValidationFailed(detail)
-    first = params[0]
-    if first["name"] == "body" and "malformed" in first["reason"].lower():
-        return BadRequest("the request body is not valid JSON", code="malformed_json")
+        return ValidationFailed(str(exc.detail))
     detail = "; ".join(f"{p['name']}: {p['reason']}" for p in params)
-    return ValidationFailed(detail, field=first["name"], invalid_params=params)
+    return ValidationFailed(detail, field=params[0]["name"], invalid_params=params)
+
+
+def from_database(exc: asyncpg.PostgresError) -> PodiumError | None:
+    """A value PostgreSQL refused (data exception, class 22; program limit, class 54) came from
+    the client: it is a 422, not a server failure. Everything else stays a 500."""
+    state = getattr(exc, "sqlstate", "") or ""
+    if state.startswith(("22", "54")):
+        return ValidationFailed(
+            f"a value in this request cannot be stored: {exc.args[0] if exc.args else state}",
+            code="unstorable_value",
+        )
+    return None
 
 
 def to_podium_error(exc: Exception) -> PodiumError:
     if isinstance(exc, PodiumError):
         return exc
+    if isinstance(exc, asyncpg.PostgresError) and (err := from_database(exc)):
+        return err
+    if isinstance(exc, RecursionError):
+        # msgspec refuses JSON nested deeper than Python's recursion limit while decoding.
+        return ValidationFailed("the body nests too deeply", field="body", code="too_deep")
     if isinstance(exc, ValidationException):
         return from_validation(exc)
     if isinstance(exc, HTTPException):

@@ -1,4 +1,5 @@
-"""Request bodies, converted strictly: JSON types must match (no "5" for 5, no 1 for true).
+"""Request bodies, converted strictly: JSON types must match (no "5" for 5, no 1 for true), and
+every string must be one PostgreSQL can store (no NUL character, no lone surrogate).
 
 Litestar converts bodies leniently; routes declare `data: Body[Shape]` (so the OpenAPI document
 still shows the shape) and call `strict(data, Shape)`.
@@ -12,14 +13,65 @@ import msgspec
 from litestar.enums import RequestEncodingType
 from litestar.params import BodyKwarg, SkipValidationMarker
 
-from podium.errors import validation_error
+from podium.errors import ValidationFailed, validation_error
 
 T = TypeVar("T")
 
 Body = Annotated[T, BodyKwarg(media_type=RequestEncodingType.JSON), SkipValidationMarker()]
 
+_encode = msgspec.json.Encoder().encode
+
+
+def _bad_string(value: str) -> bool:
+    if "\x00" in value:
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_bad_string(data: Any, path: str = "") -> str | None:
+    """The path of the first string (value or key) PostgreSQL cannot store, if any."""
+    if isinstance(data, str):
+        return path or "body" if _bad_string(data) else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and _bad_string(key):
+                return path or "body"
+            found = _find_bad_string(value, here)
+            if found:
+                return found
+    if isinstance(data, list):
+        for i, value in enumerate(data):
+            found = _find_bad_string(value, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def check_storable(data: Any) -> None:
+    """Refuse NUL characters and lone surrogates, naming the field.
+
+    One C-level encode finds the suspects cheaply (NUL encodes as `\\u0000`, a lone surrogate
+    fails to encode); only then is the structure walked to name the field.
+    """
+    try:
+        suspect = b"\\u0000" in _encode(data)
+    except (UnicodeEncodeError, msgspec.EncodeError):
+        suspect = True
+    if suspect and (field := _find_bad_string(data)):
+        raise ValidationFailed(
+            f"{field}: text may not contain NUL characters or unpaired surrogates",
+            field=field,
+            code="invalid_characters",
+        )
+
 
 def strict(data: Any, shape: type[T]) -> T:
+    check_storable(data)
     try:
         return msgspec.convert(data, shape, strict=True)
     except msgspec.ValidationError as exc:
