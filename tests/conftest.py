@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -26,6 +30,8 @@ from podium.auth.service import generate_key, tenant_from_config
 from podium.config import Settings, TenantConfig
 from podium.db import migrate
 from podium.embedded import EmbeddedPostgres
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TEMPLATE = "podium_template"
 
@@ -110,3 +116,34 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTe
     async with AsyncTestClient(app) as c:
         c.headers.update(auth())
         yield c
+
+
+def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    """A real `podium serve` process on the test database, ready when this returns."""
+    env = {
+        **os.environ,
+        "PODIUM_DATABASE_URL": database_url,
+        "PODIUM_TENANTS": f'[{{"audience": "{TENANT.audience}", "key": "{TENANT.key}"}}]',
+        "PODIUM_LOG_LEVEL": "warning",
+    }
+    log = tempfile.NamedTemporaryFile(prefix="podium-server-", suffix=".log", delete=False)  # noqa: SIM115
+    with log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "podium.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(Path(log.name).read_text()[-3000:])
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not become ready")

@@ -6,48 +6,13 @@ import asyncio
 import os
 import signal
 import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import asyncpg
 import httpx
 
 from podium.embedded import free_port
-from tests.conftest import TENANT, token_for
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "PODIUM_DATABASE_URL": database_url,
-        "PODIUM_TENANTS": f'[{{"audience": "{TENANT.audience}", "key": "{TENANT.key}"}}]',
-        "PODIUM_LOG_LEVEL": "warning",
-    }
-    log = tempfile.NamedTemporaryFile(prefix="podium-crash-", suffix=".log", delete=False)  # noqa: SIM115
-    with log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "podium.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(Path(log.name).read_text()[-3000:])
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not become ready")
+from tests.conftest import TENANT, start_server, token_for
 
 
 async def _client_loop(
