@@ -5,10 +5,7 @@ Two ways in, chosen per use case:
   atomically on its own, so a read or a one-statement write needs no BEGIN/COMMIT round trips;
 - `async with db.transaction() as conn:` for several statements that must commit together.
 
-Connections are handed out first come, first served. asyncpg's pool lets a newcomer take a
-connection that was just released to a waiter, and the waiter queues again at the back: under
-load a few requests wait many times over (a measured p99 of 100 ms where p50 was 18 ms). A
-semaphore sized to the pool queues callers fairly before they reach it.
+Connections come from `pool.ConnectionPool` (first come, first served; see why there).
 """
 
 from __future__ import annotations
@@ -22,23 +19,12 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from podium.pool import ConnectionPool
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
-
-
-class NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
-    """A pooled connection released without asyncpg's reset query.
-
-    The pool would otherwise send `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL;` on every release — about half of PostgreSQL's CPU for a simple read. Podium never
-    leaves session state behind (no SET, LISTEN, cursors or session advisory locks outside a
-    transaction), and an open transaction is still rolled back by asyncpg before release.
-    """
-
-    def get_reset_query(self) -> str:
-        return ""
 
 
 def _jsonb_encode(value: Any) -> bytes:
@@ -66,23 +52,24 @@ class Database:
     def __init__(self, url: str, *, size: int = 10) -> None:
         self.url = url
         self.size = size
-        self._pool: asyncpg.Pool | None = None
-        self._turns = asyncio.Semaphore(size)
+        self._pool: ConnectionPool | None = None
 
-    async def connect(self) -> None:
-        self._pool = await asyncpg.create_pool(
+    async def _open_connection(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(
             self.url,
-            min_size=min(2, self.size),
-            max_size=self.size,
-            init=_init_connection,
-            connection_class=NoResetConnection,
-            # Enforced by the server: asyncpg's client-side command_timeout costs an
-            # asyncio timer per query on the hot path.
+            # Enforced by the server: a client-side timeout costs an asyncio timer per query.
             server_settings={
                 "statement_timeout": "30s",
                 "idle_in_transaction_session_timeout": "60s",
             },
         )
+        await _init_connection(conn)
+        return conn
+
+    async def connect(self) -> None:
+        pool = ConnectionPool(self._open_connection, self.size)
+        pool.release(await pool.acquire())  # fail at start-up, not at the first request
+        self._pool = pool
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -90,7 +77,7 @@ class Database:
             self._pool = None
 
     @property
-    def pool(self) -> asyncpg.Pool:
+    def pool(self) -> ConnectionPool:
         if self._pool is None:
             raise RuntimeError("database is not connected")
         return self._pool
@@ -98,30 +85,30 @@ class Database:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A connection of one's own (for several statements outside a transaction)."""
-        async with self._turns, self.pool.acquire() as conn:
+        async with self.pool.connection() as conn:
             yield conn
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
         """One transaction: committed when the block ends, rolled back when it raises."""
-        async with self._turns, self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.connection() as conn, conn.transaction():
             yield conn
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        async with self._turns:
-            return await self.pool.fetch(query, *args)  # type: ignore[no-any-return]
+        async with self.pool.connection() as conn:
+            return await conn.fetch(query, *args)  # type: ignore[no-any-return]
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        async with self._turns:
-            return await self.pool.fetchrow(query, *args)
+        async with self.pool.connection() as conn:
+            return await conn.fetchrow(query, *args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        async with self._turns:
-            return await self.pool.fetchval(query, *args)
+        async with self.pool.connection() as conn:
+            return await conn.fetchval(query, *args)
 
     async def execute(self, query: str, *args: Any) -> str:
-        async with self._turns:
-            return await self.pool.execute(query, *args)  # type: ignore[no-any-return]
+        async with self.pool.connection() as conn:
+            return await conn.execute(query, *args)  # type: ignore[no-any-return]
 
     async def ping(self) -> bool:
         try:
