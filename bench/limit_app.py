@@ -52,33 +52,26 @@ async def read(request: Request) -> Response:
     return _json(dict(row))
 
 
+def insert_args(
+    scope: str, title: str, time: list[int] | None, tags_json: str | None
+) -> tuple[Any, ...]:
+    """The arguments of Podium's INSERT_CLASS for a webinar with defaults (shared with the seed)."""
+    class_id, event_room_id, conference_room_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    start, end = time or (None, None)
+    return (
+        class_id, "webinar", "example.org", scope, title, start, end, tags_json, None, True,
+        None, None, True, event_room_id, conference_room_id, '{"message": true}', "none",
+    )  # fmt: skip
+
+
 async def create(request: Request) -> Response:
     body = orjson.loads(await request.body())
-    ids = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    start, end = body.get("time") or (None, None)
-    created = await pool.fetchval(
-        queries.INSERT_CLASS,
-        ids[0],
-        "webinar",
-        body["audience"],
-        body["scope"],
-        body["title"],
-        start,
-        end,
-        orjson.dumps(body.get("tags")).decode(),
-        None,
-        True,
-        None,
-        None,
-        True,
-        ids[1],
-        ids[2],
-        '{"message": true}',
-        "none",
+    args = insert_args(
+        body["scope"], body["title"], body.get("time"), orjson.dumps(body.get("tags")).decode()
     )
-    if created is None:
+    if await pool.fetchval(queries.INSERT_CLASS, *args) is None:
         return _json({"error": "conflict"}, 409)
-    return _json({"class_id": str(ids[0]), "id": body["scope"]}, 201)
+    return _json({"class_id": str(args[0]), "id": body["scope"]}, 201)
 
 
 @asynccontextmanager

@@ -1,4 +1,7 @@
-"""HTTP routes of classes: parse, authorise (in the service), call one service function."""
+"""HTTP routes of classes: parse, authorise (in the service), call one service function.
+
+Each read and update answers on two paths: by id, and by audience + scope (the same shape).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from litestar import Controller, HttpMethod, Request, Response, get, post, route
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, QueryParameter
 
+from podium.auth.models import Principal
 from podium.auth.policy import within
 from podium.classes import service
 from podium.classes.models import Kind
@@ -23,6 +27,12 @@ Keys = Annotated[list[str] | None, QueryParameter(required=False)]
 ClassKeysB = Annotated[list[str] | None, QueryParameter(name="class_keys[]", required=False)]
 AccountKeysB = Annotated[list[str] | None, QueryParameter(name="account_keys[]", required=False)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
+OptionalPath = FromPath[str | None]
+
+WEBINAR_PATHS = [
+    "/webinars/{webinar_id:str}",
+    "/audiences/{audience:str}/webinars/{class_scope:str}",
+]
 
 
 def parse_id(value: str, field: str) -> uuid.UUID:
@@ -34,6 +44,16 @@ def parse_id(value: str, field: str) -> uuid.UUID:
 
 def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
     return [*(plain or []), *(bracketed or [])]
+
+
+def addressed(
+    principal: Principal, class_id: str | None, audience: str | None, scope: str | None
+) -> tuple[Principal, service.ClassRef]:
+    """The class a path names: `/…/:id`, or `/audiences/:audience/…/:scope` (another
+    audience's path answers 404 as if empty)."""
+    if class_id is not None:
+        return principal, service.ClassRef(id=parse_id(class_id, "webinar_id"))
+    return within(principal, audience or ""), service.ClassRef(scope=scope)
 
 
 class WebinarRoutes(Controller):
@@ -63,81 +83,44 @@ class WebinarRoutes(Controller):
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status_code=outcome.status, headers=headers)
 
-    @get("/webinars/{webinar_id:str}", summary="Read a webinar")
+    @get(WEBINAR_PATHS, summary="Read a webinar, by id or by audience and scope")
     async def read(
         self,
-        webinar_id: FromPath[str],
         principal: Caller,
         state: State,
+        webinar_id: OptionalPath = None,
+        audience: OptionalPath = None,
+        class_scope: OptionalPath = None,
         class_keys: Keys = None,
         class_keys_b: ClassKeysB = None,
         account_keys: Keys = None,
         account_keys_b: AccountKeysB = None,
     ) -> ClassRead:
-        ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
+        caller, ref = addressed(principal, webinar_id, audience, class_scope)
         return await service.read_class(
             database(state),
-            principal,
+            caller,
             Kind.WEBINAR,
             ref,
             keys(class_keys, class_keys_b),
             keys(account_keys, account_keys_b),
         )
 
-    @get(
-        "/audiences/{audience:str}/webinars/{class_scope:str}",
-        summary="Read a webinar by audience and scope",
-    )
-    async def read_by_scope(
-        self,
-        audience: FromPath[str],
-        class_scope: FromPath[str],
-        principal: Caller,
-        state: State,
-        class_keys: Keys = None,
-        class_keys_b: ClassKeysB = None,
-        account_keys: Keys = None,
-        account_keys_b: AccountKeysB = None,
-    ) -> ClassRead:
-        return await service.read_class(
-            database(state),
-            within(principal, audience),
-            Kind.WEBINAR,
-            service.ClassRef(scope=class_scope),
-            keys(class_keys, class_keys_b),
-            keys(account_keys, account_keys_b),
-        )
-
     @route(
-        "/webinars/{webinar_id:str}",
+        WEBINAR_PATHS,
         http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-        summary="Update a webinar (PUT and PATCH do the same)",
+        summary="Update a webinar, by id or by audience and scope (PUT and PATCH do the same)",
     )
     async def update(
-        self, webinar_id: FromPath[str], data: Body[ClassUpdate], principal: Caller, state: State
-    ) -> ClassRead:
-        ref = service.ClassRef(id=parse_id(webinar_id, "webinar_id"))
-        return await service.update_class(
-            database(state), principal, Kind.WEBINAR, ref, strict(data, ClassUpdate)
-        )
-
-    @route(
-        "/audiences/{audience:str}/webinars/{class_scope:str}",
-        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-        summary="Update a webinar by audience and scope",
-    )
-    async def update_by_scope(
         self,
-        audience: FromPath[str],
-        class_scope: FromPath[str],
         data: Body[ClassUpdate],
         principal: Caller,
         state: State,
+        webinar_id: OptionalPath = None,
+        audience: OptionalPath = None,
+        class_scope: OptionalPath = None,
     ) -> ClassRead:
+        caller, ref = addressed(principal, webinar_id, audience, class_scope)
         return await service.update_class(
-            database(state),
-            within(principal, audience),
-            Kind.WEBINAR,
-            service.ClassRef(scope=class_scope),
-            strict(data, ClassUpdate),
+            database(state), caller, Kind.WEBINAR, ref, strict(data, ClassUpdate)
         )
