@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--pool-size", type=int, default=32, help="both apps' database pool")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -193,6 +194,7 @@ def main() -> None:
             {
                 "PODIUM_DATABASE_URL": url,
                 "PODIUM_LOG_LEVEL": "warning",
+                "PODIUM_DB_POOL_SIZE": str(args.pool_size),
                 "PODIUM_TENANTS": json.dumps([TENANT.model_dump()]),
             },
             f"http://127.0.0.1:{podium_port}/healthz",
@@ -214,7 +216,7 @@ def main() -> None:
                 "--log-level",
                 "warning",
             ],
-            {"DATABASE_URL": url},
+            {"DATABASE_URL": url, "POOL_SIZE": str(args.pool_size)},
             f"http://127.0.0.1:{limit_port}/webinars/x",
             stack,
         )

@@ -79,7 +79,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global pool
     # asyncpg's own pool, without its reset query: raw asyncpg at its best.
     pool = await asyncpg.create_pool(
-        os.environ["DATABASE_URL"], min_size=2, max_size=10, connection_class=NoResetConnection
+        os.environ["DATABASE_URL"],
+        min_size=2,
+        max_size=int(os.environ.get("POOL_SIZE", "32")),
+        connection_class=NoResetConnection,
     )
     yield
     await pool.close()

@@ -38,7 +38,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    # Connections per process. A connection is held for PostgreSQL's round trip plus the time a
+    # busy event loop takes to read the answer, so a small pool caps throughput long before the
+    # CPU does (measured: 10 connections gave 3.3k reads/s at 64 clients, 64 gave 5.7k).
+    db_pool_size: int = Field(default=32, ge=1, le=500)
     # Request bodies above this answer 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     tenants: list[TenantConfig] = Field(default_factory=list)
