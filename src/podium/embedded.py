@@ -16,7 +16,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,14 +195,3 @@ class EmbeddedPostgres:
                 timeout=60,
             )
         self.started_here = False
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 1),
-            ):
-                return
-            time.sleep(0.05)
-        raise EmbeddedServerError(f"PostgreSQL did not accept connections on port {self.port}")

@@ -54,9 +54,8 @@ SELECT id FROM c
 
 SELECT_ID_BY_SCOPE = "SELECT id, kind FROM classes WHERE audience = $1 AND scope = $2"
 
-SELECT_STATE = """
-SELECT id, extract(epoch FROM ends_at)::bigint AS ends_at FROM classes
-WHERE {where} AND audience = $2 AND kind = $3
+SELECT_EXISTING = """
+SELECT id FROM classes WHERE {where} AND audience = $2 AND kind = $3
 """
 
 # Columns an update may set, and the SQL expression each takes its parameter through.
@@ -75,7 +74,7 @@ def update_class(columns: list[str], by_scope: bool) -> str:
 
     Parameters: $1 id or scope, $2 audience, $3 kind, $4 whether the time changes, then one per
     column. A class that has closed keeps its time: the WHERE refuses, and the caller tells
-    "closed" from "not found" with SELECT_STATE.
+    "closed" from "not found" with SELECT_EXISTING.
     """
     sets = ", ".join(
         f"{col} = {UPDATABLE[col].format(n=i)}" for i, col in enumerate(columns, start=5)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 # Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
@@ -69,6 +68,3 @@ class ClassRead(Struct):
     backend: str
     properties: dict[str, Any]
     account_properties: dict[str, Any]
-
-
-encode = msgspec.json.Encoder().encode

@@ -12,7 +12,7 @@ import asyncpg
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes import queries
-from podium.classes.models import Kind, check_time, is_closed, locked_types, status_of
+from podium.classes.models import Kind, check_time, locked_types, status_of
 from podium.classes.schemas import ClassRead, ClassUpdate, RealTime, WebinarCreate
 from podium.conference.service import choose_backend
 from podium.db import Database
@@ -31,8 +31,9 @@ class ClassRef:
     scope: str | None = None
 
 
-def _named(ref: ClassRef) -> str:
-    return str(ref.id) if ref.id is not None else f"with scope {ref.scope!r}"
+def _not_found(kind: Kind, ref: ClassRef) -> NotFound:
+    named = str(ref.id) if ref.id is not None else f"with scope {ref.scope!r}"
+    return NotFound(f"no {kind.value} {named} in this audience", code=f"{kind.value}_not_found")
 
 
 def _read_from_row(row: asyncpg.Record, now: float) -> ClassRead:
@@ -158,9 +159,7 @@ async def read_class(
         kind.value,
     )
     if row is None:
-        raise NotFound(
-            f"no {kind.value} {_named(ref)} in this audience", code=f"{kind.value}_not_found"
-        )
+        raise _not_found(kind, ref)
     return _read_from_row(row, time.time())
 
 
@@ -196,18 +195,17 @@ async def update_class(
         sql, key, principal.audience, kind.value, "time" in changes, *values
     )
     if updated is None:
+        # Refused: either there is no such class, or it has closed and the time may not change
+        # (the database's clock decided that; do not ask ours again).
         where = "scope = $1" if ref.id is None else "id = $1"
-        state = await db.fetchrow(
-            queries.SELECT_STATE.format(where=where), key, principal.audience, kind.value
+        exists = await db.fetchval(
+            queries.SELECT_EXISTING.format(where=where), key, principal.audience, kind.value
         )
-        if state is None:
-            raise NotFound(
-                f"no {kind.value} {_named(ref)} in this audience", code=f"{kind.value}_not_found"
-            )
-        if is_closed(state["ends_at"], time.time()):
-            raise Conflict(
-                f"the {kind.value} has closed; its time can no longer change (recreate it)",
-                code="class_closed",
-                field="time",
-            )
-    return await read_class(db, principal, kind, ClassRef(id=updated) if updated else ref)
+        if exists is None:
+            raise _not_found(kind, ref)
+        raise Conflict(
+            f"the {kind.value} has closed; its time can no longer change (recreate it)",
+            code="class_closed",
+            field="time",
+        )
+    return await read_class(db, principal, kind, ClassRef(id=updated))
