@@ -39,13 +39,13 @@ def _json(data: Any, status: int = 200) -> Response:
 
 async def read(request: Request) -> Response:
     row = await pool.fetchrow(
-        queries.SELECT_BY_ID,
+        queries.SELECT_CLASS[False],
         uuid.UUID(request.path_params["id"]),
         "example.org",
+        "webinar",
         [],
         [],
         "service",
-        "webinar",
     )
     if row is None:
         return _json({"error": "not found"}, 404)

@@ -61,6 +61,6 @@ async def test_openapi_and_docs(client: AsyncTestClient) -> None:
     doc = r.json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/webinars" in doc["paths"]
-    assert set(doc["paths"]["/api/v1/webinars/{webinar_id}"]) >= {"get", "put", "patch"}
+    assert set(doc["paths"]["/api/v1/webinars/{class_id}"]) >= {"get", "put", "patch"}
     assert "requestBody" in doc["paths"]["/api/v1/webinars"]["post"]
     assert (await client.get("/docs")).status_code == 200

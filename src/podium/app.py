@@ -14,12 +14,14 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
-from podium.classes.routes import WebinarRoutes
+from podium.classes.routes import MinigroupRoutes, WebinarRoutes
 from podium.config import Settings
 from podium.db import Database
 from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
+from podium.rooms.routes import EventRoomRoutes
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,15 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return problem_response(request, exc)
 
     app = Litestar(
-        route_handlers=[healthz, readyz, openapi_json, WebinarRoutes],
+        route_handlers=[
+            healthz,
+            readyz,
+            openapi_json,
+            WebinarRoutes,
+            MinigroupRoutes,
+            EventRoomRoutes,
+            AccountRoutes,
+        ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},
         lifespan=[lifespan],

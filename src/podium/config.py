@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Request bodies above this answer 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     tenants: list[TenantConfig] = Field(default_factory=list)
+    # TURN servers offered to clients (JSON list of host names); a read names one at random.
+    turn_hosts: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database_url")

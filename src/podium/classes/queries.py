@@ -2,35 +2,91 @@
 
 from __future__ import annotations
 
-# The read shape's columns. $3 / $4: the class / account property keys asked for (filtered
-# in SQL so a read never ships a large properties map it does not need); $5: the caller.
-_READ_COLUMNS = """
-    c.id, c.kind, c.audience, c.scope, c.title,
+
+def addressed(template: str) -> tuple[str, str]:
+    """A statement about one class, as (by id, by scope): `{where}` becomes the match on $1.
+
+    Every such statement takes $1 the id or the scope, $2 the caller's audience, $3 the kind;
+    its own parameters follow from $4.
+    """
+    return (
+        template.format(where="c.id = $1 AND c.audience = $2 AND c.kind = $3"),
+        template.format(where="c.scope = $1 AND c.audience = $2 AND c.kind = $3"),
+    )
+
+
+# The read shape. $4 / $5: the class / account property keys asked for (filtered in SQL so a
+# read never ships a large properties map it does not need); $6: the caller's account.
+SELECT_CLASS = addressed("""
+SELECT c.id, c.kind, c.audience, c.scope, c.title,
     extract(epoch FROM c.starts_at)::bigint AS starts_at,
     extract(epoch FROM c.ends_at)::bigint AS ends_at,
     c.tags, c.preserve_history, c.reserve, c.host, c.locked_chat,
     c.event_room_id, c.conference_room_id, r.backend,
-    CASE WHEN cardinality($3::text[]) = 0 THEN '{}'::jsonb ELSE (
-        SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}'::jsonb)
-        FROM jsonb_each(c.properties) p WHERE p.key = ANY($3::text[])) END AS properties,
-    CASE WHEN cardinality($4::text[]) = 0 THEN '{}'::jsonb ELSE (
-        SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}'::jsonb)
+    CASE WHEN cardinality($4::text[]) = 0 THEN '{{}}'::jsonb ELSE (
+        SELECT coalesce(jsonb_object_agg(p.key, p.value), '{{}}'::jsonb)
+        FROM jsonb_each(c.properties) p WHERE p.key = ANY($4::text[])) END AS properties,
+    CASE WHEN cardinality($5::text[]) = 0 THEN '{{}}'::jsonb ELSE (
+        SELECT coalesce(jsonb_object_agg(p.key, p.value), '{{}}'::jsonb)
         FROM account_properties a, jsonb_each(a.properties) p
-        WHERE a.audience = c.audience AND a.account_id = $5 AND p.key = ANY($4::text[]))
-    END AS account_properties
-"""
-
-SELECT_BY_ID = f"""
-SELECT {_READ_COLUMNS}
+        WHERE a.audience = c.audience AND a.account_id = $6 AND p.key = ANY($5::text[]))
+    END AS account_properties,
+    (SELECT position FROM class_positions p WHERE p.class_id = c.id AND p.account_id = $6)
+        AS saved_position
 FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
-WHERE c.id = $1 AND c.audience = $2 AND c.kind = $6
-"""
+WHERE {where}
+""")
 
-SELECT_BY_SCOPE = f"""
-SELECT {_READ_COLUMNS}
-FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
-WHERE c.scope = $1 AND c.audience = $2 AND c.kind = $6
-"""
+SELECT_EXISTING = addressed("SELECT c.id, c.event_room_id FROM classes c WHERE {where}")
+
+SELECT_PROPERTY = addressed("""
+SELECT c.properties ? $4 AS present, c.properties -> $4 AS value FROM classes c WHERE {where}
+""")
+
+# An atomic shallow merge: concurrent writes of different properties all survive.
+MERGE_PROPERTY = addressed("""
+UPDATE classes c SET properties = c.properties || jsonb_build_object($4::text, $5::jsonb),
+                     updated_at = now()
+WHERE {where}
+RETURNING c.properties
+""")
+
+SAVE_POSITION = addressed("""
+INSERT INTO class_positions (class_id, account_id, position)
+SELECT c.id, $4, $5 FROM classes c WHERE {where}
+ON CONFLICT (class_id, account_id) DO UPDATE
+SET position = EXCLUDED.position, updated_at = now()
+RETURNING class_id
+""")
+
+# New rooms replace the current ones, which close; the class's time is the one given (both
+# bounds open when none is), so it is real-time again. A concurrent recreate that lost the race
+# finds the rooms changed and makes nothing ($4, $5: the new room ids; $6 locked_chat;
+# $7, $8: time; $9: the new room's locked types).
+RECREATE = addressed("""
+WITH old AS (
+    SELECT c.id, c.event_room_id, c.conference_room_id, r.backend
+    FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id WHERE {where}
+), c AS (
+    UPDATE classes SET event_room_id = $4, conference_room_id = $5, locked_chat = $6,
+        starts_at = to_timestamp($7), ends_at = to_timestamp($8), updated_at = now()
+    FROM old WHERE classes.id = old.id AND classes.event_room_id = old.event_room_id
+    RETURNING classes.*, old.backend
+), closed_e AS (
+    UPDATE event_rooms SET closed_at = coalesce(closed_at, now())
+    FROM c, old WHERE event_rooms.id = old.event_room_id
+), closed_r AS (
+    UPDATE conference_rooms SET closed_at = coalesce(closed_at, now())
+    FROM c, old WHERE conference_rooms.id = old.conference_room_id
+), e AS (
+    INSERT INTO event_rooms (id, class_id, audience, preserve_history, locked_types, tags)
+    SELECT event_room_id, id, audience, preserve_history, $9, tags FROM c
+), r AS (
+    INSERT INTO conference_rooms (id, class_id, audience, backend, reserve, starts_at, ends_at)
+    SELECT conference_room_id, id, audience, backend, reserve, starts_at, ends_at FROM c
+)
+SELECT (SELECT id FROM old) AS existed, (SELECT id FROM c) AS recreated
+""")
 
 # One statement makes the class and both rooms: it commits whole or not at all.
 INSERT_CLASS = """
@@ -54,9 +110,6 @@ SELECT id FROM c
 
 SELECT_ID_BY_SCOPE = "SELECT id, kind FROM classes WHERE audience = $1 AND scope = $2"
 
-SELECT_EXISTING = """
-SELECT id FROM classes WHERE {where} AND audience = $2 AND kind = $3
-"""
 
 # Columns an update may set, and the SQL expression each takes its parameter through.
 UPDATABLE = {
@@ -79,13 +132,11 @@ def update_class(columns: list[str], by_scope: bool) -> str:
     sets = ", ".join(
         f"{col} = {UPDATABLE[col].format(n=i)}" for i, col in enumerate(columns, start=5)
     )
-    where = "scope = $1" if by_scope else "id = $1"
-    return f"""
+    template = f"""
 WITH c AS (
-    UPDATE classes SET {sets}, updated_at = now()
-    WHERE {where} AND audience = $2 AND kind = $3
-      AND NOT ($4 AND ends_at IS NOT NULL AND ends_at <= now())
-    RETURNING *
+    UPDATE classes c SET {sets}, updated_at = now()
+    WHERE {{where}} AND NOT ($4 AND c.ends_at IS NOT NULL AND c.ends_at <= now())
+    RETURNING c.*
 ), r AS (
     UPDATE conference_rooms r
     SET starts_at = c.starts_at, ends_at = c.ends_at, reserve = c.reserve,
@@ -100,3 +151,4 @@ WITH c AS (
 )
 SELECT id FROM c
 """
+    return addressed(template)[by_scope]

@@ -1,26 +1,39 @@
-"""HTTP routes of classes: parse, authorise (in the service), call one service function.
+"""HTTP routes of classes, the same for every kind: parse, call one service function.
 
-Each read and update answers on two paths: by id, and by audience + scope (the same shape).
+`class_routes(kind)` builds a kind's controller, so each kind's paths stand in the OpenAPI
+document as its clients know them (`/api/v1/webinars/…`, `/api/v1/minigroups/…`) while the
+handlers are written once. Reads and updates also answer by audience and scope.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: Litestar reads the handlers' annotations, and
+# the body shapes are the factory's arguments, which only exist while it runs.
 
-import uuid
 from typing import Annotated, Any
 
-from litestar import Controller, HttpMethod, Request, Response, get, post, route
+from litestar import Controller, HttpMethod, Request, Response, get, post, put, route
 from litestar.datastructures import State
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter, PathParameter, QueryParameter
 
 from podium.auth.models import Principal
 from podium.auth.policy import within
-from podium.classes import service
+from podium.classes import activity, service
 from podium.classes.models import Kind
-from podium.classes.schemas import ClassRead, ClassUpdate, WebinarCreate
+from podium.classes.schemas import (
+    ClassCreate,
+    ClassRead,
+    ClassRecreate,
+    ClassUpdate,
+    DownloadLink,
+    MinigroupCreate,
+    PositionSave,
+    WebinarCreate,
+)
 from podium.dependencies import Caller, database
-from podium.errors import ValidationFailed
 from podium.idempotency import check_key, fingerprint
-from podium.validation import Body, strict
+from podium.ids import parse_id
+from podium.responses import json_value
+from podium.rooms.schemas import EventCreate
+from podium.validation import Body, check_storable, strict
 
 # `class_keys=a&class_keys=b` and `class_keys[]=a` are both accepted (spec 001 clients use both).
 Keys = Annotated[list[str] | None, QueryParameter(required=False)]
@@ -28,99 +41,172 @@ ClassKeysB = Annotated[list[str] | None, QueryParameter(name="class_keys[]", req
 AccountKeysB = Annotated[list[str] | None, QueryParameter(name="account_keys[]", required=False)]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 OptionalPath = FromPath[str | None]
+PropertyId = Annotated[str, PathParameter(min_length=1, max_length=255)]
 
-WEBINAR_PATHS = [
-    "/webinars/{webinar_id:str}",
-    "/audiences/{audience:str}/webinars/{class_scope:str}",
-]
-
-
-def parse_id(value: str, field: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise ValidationFailed(f"{field} must be a UUID", field=field) from None
+PLURAL = {Kind.WEBINAR: "webinars", Kind.MINIGROUP: "minigroups"}
+CREATE_SHAPE: dict[Kind, type[ClassCreate]] = {
+    Kind.WEBINAR: WebinarCreate,
+    Kind.MINIGROUP: MinigroupCreate,
+}
 
 
 def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
     return [*(plain or []), *(bracketed or [])]
 
 
-def addressed(
-    principal: Principal, class_id: str | None, audience: str | None, scope: str | None
-) -> tuple[Principal, service.ClassRef]:
-    """The class a path names: `/…/:id`, or `/audiences/:audience/…/:scope` (another
-    audience's path answers 404 as if empty)."""
-    if class_id is not None:
-        return principal, service.ClassRef(id=parse_id(class_id, "webinar_id"))
-    return within(principal, audience or ""), service.ClassRef(scope=scope)
+def class_routes(kind: Kind) -> type[Controller]:
+    plural = PLURAL[kind]
+    id_field = f"{kind.value}_id"  # the spec's name for the path parameter, used in errors
+    shape = CREATE_SHAPE[kind]
+    by_id = f"/{plural}/{{class_id:str}}"
+    both = [by_id, f"/audiences/{{audience:str}}/{plural}/{{class_scope:str}}"]
 
+    def ref_of(class_id: str) -> service.ClassRef:
+        return service.ClassRef(kind, id=parse_id(class_id, id_field))
 
-class WebinarRoutes(Controller):
-    path = "/api/v1"
-    tags = ["webinars"]
+    def addressed(
+        principal: Principal, class_id: str | None, audience: str | None, scope: str | None
+    ) -> tuple[Principal, service.ClassRef]:
+        """`/…/:id`, or `/audiences/:audience/…/:scope` (another audience answers 404)."""
+        if class_id is not None:
+            return principal, ref_of(class_id)
+        return within(principal, audience or ""), service.ClassRef(kind, scope=scope)
 
-    @post("/webinars", status_code=201, summary="Create a webinar with its rooms")
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        data: Body[WebinarCreate],
-        principal: Caller,
-        state: State,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[Any]:
-        idem = None
-        if idempotency_key is not None:
-            idem = (check_key(idempotency_key), fingerprint(request.url.path, await request.body()))
-        outcome = await service.create_class(
-            database(state),
-            principal,
-            Kind.WEBINAR,
-            strict(data, WebinarCreate),
-            janus_configured=False,
-            idempotency=idem,
+    class Routes(Controller):
+        path = "/api/v1"
+        tags = [plural]
+
+        @post(f"/{plural}", status_code=201, summary=f"Create a {kind.value} with its rooms")
+        async def create(
+            self,
+            request: Request[Any, Any, Any],
+            data: Body[shape],  # type: ignore[valid-type]
+            principal: Caller,
+            state: State,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response[Any]:
+            idem = None
+            if idempotency_key is not None:
+                body = await request.body()
+                idem = (check_key(idempotency_key), fingerprint(request.url.path, body))
+            outcome = await service.create_class(
+                database(state),
+                principal,
+                kind,
+                strict(data, shape),
+                janus_configured=False,
+                idempotency=idem,
+            )
+            headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+            return Response(outcome.body, status_code=outcome.status, headers=headers)
+
+        @get(both, summary=f"Read a {kind.value}, by id or by audience and scope")
+        async def read(
+            self,
+            principal: Caller,
+            state: State,
+            class_id: OptionalPath = None,
+            audience: OptionalPath = None,
+            class_scope: OptionalPath = None,
+            class_keys: Keys = None,
+            class_keys_b: ClassKeysB = None,
+            account_keys: Keys = None,
+            account_keys_b: AccountKeysB = None,
+        ) -> ClassRead:
+            caller, ref = addressed(principal, class_id, audience, class_scope)
+            options = service.ReadOptions(
+                keys(class_keys, class_keys_b),
+                keys(account_keys, account_keys_b),
+                tuple(state.settings.turn_hosts),
+            )
+            return await service.read_class(database(state), caller, ref, options)
+
+        @route(
+            both,
+            http_method=[HttpMethod.PUT, HttpMethod.PATCH],
+            summary=f"Update a {kind.value}, by id or by audience and scope (PUT = PATCH)",
         )
-        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-        return Response(outcome.body, status_code=outcome.status, headers=headers)
+        async def update(
+            self,
+            data: Body[ClassUpdate],
+            principal: Caller,
+            state: State,
+            class_id: OptionalPath = None,
+            audience: OptionalPath = None,
+            class_scope: OptionalPath = None,
+        ) -> ClassRead:
+            caller, ref = addressed(principal, class_id, audience, class_scope)
+            return await service.update_class(
+                database(state), caller, ref, strict(data, ClassUpdate)
+            )
 
-    @get(WEBINAR_PATHS, summary="Read a webinar, by id or by audience and scope")
-    async def read(
-        self,
-        principal: Caller,
-        state: State,
-        webinar_id: OptionalPath = None,
-        audience: OptionalPath = None,
-        class_scope: OptionalPath = None,
-        class_keys: Keys = None,
-        class_keys_b: ClassKeysB = None,
-        account_keys: Keys = None,
-        account_keys_b: AccountKeysB = None,
-    ) -> ClassRead:
-        caller, ref = addressed(principal, webinar_id, audience, class_scope)
-        return await service.read_class(
-            database(state),
-            caller,
-            Kind.WEBINAR,
-            ref,
-            keys(class_keys, class_keys_b),
-            keys(account_keys, account_keys_b),
-        )
+        @post(f"{by_id}/recreate", status_code=200, summary="New rooms; the old ones close")
+        async def recreate(
+            self, class_id: FromPath[str], data: Body[ClassRecreate], principal: Caller,
+            state: State,
+        ) -> ClassRead:  # fmt: skip
+            return await service.recreate_class(
+                database(state), principal, ref_of(class_id), strict(data, ClassRecreate)
+            )
 
-    @route(
-        WEBINAR_PATHS,
-        http_method=[HttpMethod.PUT, HttpMethod.PATCH],
-        summary="Update a webinar, by id or by audience and scope (PUT and PATCH do the same)",
-    )
-    async def update(
-        self,
-        data: Body[ClassUpdate],
-        principal: Caller,
-        state: State,
-        webinar_id: OptionalPath = None,
-        audience: OptionalPath = None,
-        class_scope: OptionalPath = None,
-    ) -> ClassRead:
-        caller, ref = addressed(principal, webinar_id, audience, class_scope)
-        return await service.update_class(
-            database(state), caller, Kind.WEBINAR, ref, strict(data, ClassUpdate)
-        )
+        @post(f"{by_id}/events", status_code=201, summary="Store an event in the class's room")
+        async def events(
+            self, class_id: FromPath[str], data: Body[EventCreate], principal: Caller,
+            state: State,
+        ) -> dict[str, Any]:  # fmt: skip
+            await activity.post_event(
+                database(state), principal, ref_of(class_id), strict(data, EventCreate)
+            )
+            return {}
+
+        @post(f"{by_id}/timestamps", status_code=201, summary="Save the caller's position")
+        async def timestamps(
+            self, class_id: FromPath[str], data: Body[PositionSave], principal: Caller,
+            state: State,
+        ) -> dict[str, Any]:  # fmt: skip
+            position = strict(data, PositionSave).position
+            await activity.save_position(database(state), principal, ref_of(class_id), position)
+            return {}
+
+        @get(f"{by_id}/properties/{{property_id:str}}", summary="Read one class property")
+        async def read_property(
+            self, class_id: FromPath[str], property_id: PropertyId, principal: Caller,
+            state: State,
+        ) -> Response[bytes]:  # fmt: skip
+            value = await activity.read_property(
+                database(state), principal, ref_of(class_id), property_id
+            )
+            return json_value(value)
+
+        @put(f"{by_id}/properties/{{property_id:str}}", summary="Set one class property (merge)")
+        async def update_property(
+            self, class_id: FromPath[str], property_id: PropertyId, data: Body[Any],
+            principal: Caller, state: State,
+        ) -> dict[str, Any]:  # fmt: skip
+            check_storable([property_id, data])
+            return await activity.update_property(
+                database(state), principal, ref_of(class_id), property_id, data
+            )
+
+        @get(f"{by_id}/download", summary="A link to the source recording")
+        async def download(
+            self, class_id: FromPath[str], principal: Caller, state: State
+        ) -> DownloadLink:
+            url = await activity.download(database(state), principal, ref_of(class_id))
+            return DownloadLink(url)
+
+        if kind is Kind.MINIGROUP:
+
+            @post(f"{by_id}/whiteboard", status_code=201, summary="Create a whiteboard")
+            async def whiteboard(
+                self, class_id: FromPath[str], principal: Caller, state: State
+            ) -> dict[str, Any]:
+                await activity.create_whiteboard(database(state), principal, ref_of(class_id))
+                return {}
+
+    Routes.__name__ = Routes.__qualname__ = f"{plural.title()}Routes"
+    return Routes
+
+
+WebinarRoutes = class_routes(Kind.WEBINAR)
+MinigroupRoutes = class_routes(Kind.MINIGROUP)

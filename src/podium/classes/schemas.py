@@ -17,10 +17,12 @@ AccountId = Annotated[str, Meta(min_length=1, max_length=255)]
 Reserve = Annotated[int, Meta(ge=0, le=2_147_483_647)]
 
 
-class WebinarCreate(Struct):
-    title: Title
+class ClassCreate(Struct, kw_only=True):
+    """What every kind's create takes; each kind makes some of it required."""
+
     scope: Scope
     audience: Audience
+    title: Title | None = None
     time: TimeBounds | None = None
     tags: dict[str, Any] | None = None
     properties: dict[str, Any] | None = None
@@ -29,6 +31,27 @@ class WebinarCreate(Struct):
     backend: Literal["janus", "none"] | None = None
     locked_chat: bool = True
     host: AccountId | None = None
+
+
+class WebinarCreate(ClassCreate, kw_only=True):
+    """Spec 000: a webinar has a title."""
+
+    title: Title
+
+
+class MinigroupCreate(ClassCreate, kw_only=True):
+    """Specs 001/002: a minigroup names its host (returned as `real_time.host`)."""
+
+    host: AccountId
+
+
+class ClassRecreate(Struct):
+    time: TimeBounds | None = None
+    locked_chat: bool = True
+
+
+class PositionSave(Struct):
+    position: int  # seconds; clamped to [0, 86400]
 
 
 class ClassUpdate(Struct):
@@ -50,7 +73,7 @@ class RealTime(Struct, omit_defaults=True):
     host: str | None = None
 
 
-class ClassRead(Struct):
+class ClassRead(Struct, omit_defaults=True):
     class_id: UUID
     id: str  # the tenant's scope, as the original answered
     kind: str
@@ -68,3 +91,12 @@ class ClassRead(Struct):
     backend: str
     properties: dict[str, Any]
     account_properties: dict[str, Any]
+    # Where the caller stopped watching (any status); `position` repeats it once the class is
+    # transcoded, as the original did.
+    saved_position: int | None = None
+    position: int | None = None
+    turn_host: str | None = None
+
+
+class DownloadLink(Struct):
+    url: str

@@ -1,7 +1,8 @@
-"""Use cases of classes: create, read, update. Plain values in, API shapes out."""
+"""Use cases of classes: create, read, update, recreate. Plain values in, API shapes out."""
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -12,8 +13,8 @@ import asyncpg
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes import queries
-from podium.classes.models import Kind, check_time, locked_types, status_of
-from podium.classes.schemas import ClassRead, ClassUpdate, RealTime, WebinarCreate
+from podium.classes.models import Kind, Status, check_time, locked_types, status_of
+from podium.classes.schemas import ClassCreate, ClassRead, ClassRecreate, ClassUpdate, RealTime
 from podium.conference.service import choose_backend
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
@@ -27,16 +28,36 @@ Executor: TypeAlias = asyncpg.Connection | Database
 class ClassRef:
     """A class addressed by id, or by its scope within the caller's audience."""
 
+    kind: Kind
     id: uuid.UUID | None = None
     scope: str | None = None
 
+    @property
+    def by_scope(self) -> bool:
+        return self.id is None
 
-def _not_found(kind: Kind, ref: ClassRef) -> NotFound:
-    named = str(ref.id) if ref.id is not None else f"with scope {ref.scope!r}"
-    return NotFound(f"no {kind.value} {named} in this audience", code=f"{kind.value}_not_found")
+    @property
+    def key(self) -> uuid.UUID | str | None:
+        return self.scope if self.id is None else self.id
+
+    def not_found(self) -> NotFound:
+        named = str(self.id) if self.id is not None else f"with scope {self.scope!r}"
+        return NotFound(
+            f"no {self.kind.value} {named} in this audience", code=f"{self.kind.value}_not_found"
+        )
 
 
-def _read_from_row(row: asyncpg.Record, now: float) -> ClassRead:
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What a read adds to the class itself: properties asked for, a TURN host to offer."""
+
+    class_keys: list[str] | None = None
+    account_keys: list[str] | None = None
+    turn_hosts: tuple[str, ...] = ()
+
+
+def _read_from_row(row: asyncpg.Record, now: float, turn_hosts: tuple[str, ...]) -> ClassRead:
+    status = status_of(row["ends_at"], now)
     return ClassRead(
         class_id=row["id"],
         id=row["scope"],
@@ -46,7 +67,7 @@ def _read_from_row(row: asyncpg.Record, now: float) -> ClassRead:
         title=row["title"],
         real_time=RealTime(row["event_room_id"], row["conference_room_id"], row["host"]),
         on_demand=[],
-        status=status_of(row["ends_at"], now).value,
+        status=status.value,
         time=(row["starts_at"], row["ends_at"]),
         tags=row["tags"],
         reserve=row["reserve"],
@@ -55,32 +76,23 @@ def _read_from_row(row: asyncpg.Record, now: float) -> ClassRead:
         backend=row["backend"],
         properties=row["properties"],
         account_properties=row["account_properties"],
+        saved_position=row["saved_position"],
+        position=row["saved_position"] if status is Status.TRANSCODED else None,
+        # A random one per read spreads viewers over the TURN servers (two-party sessions get
+        # a stable one with the Session API).
+        turn_host=random.choice(turn_hosts) if turn_hosts else None,  # noqa: S311
     )
 
 
-async def _insert(ex: Executor, kind: Kind, data: WebinarCreate, backend: str) -> ClassRead:
+async def _insert(ex: Executor, kind: Kind, data: ClassCreate, backend: str) -> ClassRead:
     class_id, event_room_id, conference_room_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     start, end = data.time or (None, None)
     inserted = await ex.fetchval(
-        queries.INSERT_CLASS,
-        class_id,
-        kind.value,
-        data.audience,
-        data.scope,
-        data.title,
-        start,
-        end,
-        data.tags,
-        data.properties,
-        data.preserve_history,
-        data.reserve,
-        data.host,
-        data.locked_chat,
-        event_room_id,
-        conference_room_id,
-        locked_types(data.locked_chat),
+        queries.INSERT_CLASS, class_id, kind.value, data.audience, data.scope, data.title,
+        start, end, data.tags, data.properties, data.preserve_history, data.reserve, data.host,
+        data.locked_chat, event_room_id, conference_room_id, locked_types(data.locked_chat),
         backend,
-    )
+    )  # fmt: skip
     if inserted is None:
         existing = await ex.fetchrow(queries.SELECT_ID_BY_SCOPE, data.audience, data.scope)
         raise Conflict(
@@ -116,7 +128,7 @@ async def create_class(
     db: Database,
     principal: Principal,
     kind: Kind,
-    data: WebinarCreate,
+    data: ClassCreate,
     *,
     janus_configured: bool,
     idempotency: tuple[str, str] | None = None,
@@ -140,27 +152,21 @@ async def create_class(
 
 
 async def read_class(
-    db: Database,
-    principal: Principal,
-    kind: Kind,
-    ref: ClassRef,
-    class_keys: list[str] | None = None,
-    account_keys: list[str] | None = None,
+    db: Database, principal: Principal, ref: ClassRef, options: ReadOptions = ReadOptions()
 ) -> ClassRead:
     authorize(principal, Action.READ_CLASS)
-    query = queries.SELECT_BY_ID if ref.id is not None else queries.SELECT_BY_SCOPE
     row = await db.fetchrow(
-        query,
-        ref.id if ref.id is not None else ref.scope,
+        queries.SELECT_CLASS[ref.by_scope],
+        ref.key,
         principal.audience,
-        class_keys or [],
-        account_keys or [],
+        ref.kind.value,
+        options.class_keys or [],
+        options.account_keys or [],
         principal.account_id,
-        kind.value,
     )
     if row is None:
-        raise _not_found(kind, ref)
-    return _read_from_row(row, time.time())
+        raise ref.not_found()
+    return _read_from_row(row, time.time(), options.turn_hosts)
 
 
 def _columns(changes: dict[str, Any]) -> tuple[list[str], list[Any]]:
@@ -177,8 +183,18 @@ def _columns(changes: dict[str, Any]) -> tuple[list[str], list[Any]]:
     return columns, values
 
 
+async def existing(db: Executor, principal: Principal, ref: ClassRef) -> asyncpg.Record:
+    """The class's id and event room, or 404."""
+    row = await db.fetchrow(
+        queries.SELECT_EXISTING[ref.by_scope], ref.key, principal.audience, ref.kind.value
+    )
+    if row is None:
+        raise ref.not_found()
+    return row
+
+
 async def update_class(
-    db: Database, principal: Principal, kind: Kind, ref: ClassRef, data: ClassUpdate
+    db: Database, principal: Principal, ref: ClassRef, data: ClassUpdate
 ) -> ClassRead:
     authorize(principal, Action.UPDATE_CLASS)
     changes = data.changes()
@@ -189,23 +205,39 @@ async def update_class(
             code="nothing_to_update",
         )
     columns, values = _columns(changes)
-    key = ref.id if ref.id is not None else ref.scope
-    sql = queries.update_class(columns, by_scope=ref.id is None)
+    sql = queries.update_class(columns, by_scope=ref.by_scope)
     updated = await db.fetchval(
-        sql, key, principal.audience, kind.value, "time" in changes, *values
+        sql, ref.key, principal.audience, ref.kind.value, "time" in changes, *values
     )
     if updated is None:
         # Refused: either there is no such class, or it has closed and the time may not change
         # (the database's clock decided that; do not ask ours again).
-        where = "scope = $1" if ref.id is None else "id = $1"
-        exists = await db.fetchval(
-            queries.SELECT_EXISTING.format(where=where), key, principal.audience, kind.value
-        )
-        if exists is None:
-            raise _not_found(kind, ref)
+        await existing(db, principal, ref)
         raise Conflict(
-            f"the {kind.value} has closed; its time can no longer change (recreate it)",
+            f"the {ref.kind.value} has closed; its time can no longer change (recreate it)",
             code="class_closed",
             field="time",
         )
-    return await read_class(db, principal, kind, ClassRef(id=updated))
+    return await read_class(db, principal, ClassRef(ref.kind, id=updated))
+
+
+async def recreate_class(
+    db: Database, principal: Principal, ref: ClassRef, data: ClassRecreate
+) -> ClassRead:
+    """New event and conference rooms for the class; the old ones close."""
+    authorize(principal, Action.UPDATE_CLASS)
+    check_time(data.time)
+    start, end = data.time or (None, None)
+    row = await db.fetchrow(
+        queries.RECREATE[ref.by_scope], ref.key, principal.audience, ref.kind.value,
+        uuid.uuid4(), uuid.uuid4(), data.locked_chat, start, end, locked_types(data.locked_chat),
+    )  # fmt: skip
+    assert row is not None  # the statement always answers one row
+    if row["existed"] is None:
+        raise ref.not_found()
+    if row["recreated"] is None:
+        raise Conflict(
+            f"the {ref.kind.value} was recreated at the same moment; read it and try again",
+            code="concurrent_recreate",
+        )
+    return await read_class(db, principal, ClassRef(ref.kind, id=row["recreated"]))
