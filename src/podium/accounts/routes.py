@@ -10,6 +10,7 @@ from litestar.params import PathParameter
 
 from podium.accounts import service
 from podium.dependencies import Caller, database
+from podium.responses import json_value
 from podium.validation import Body, check_storable
 
 PropertyId = Annotated[str, PathParameter(min_length=1, max_length=255)]
@@ -20,14 +21,14 @@ class AccountRoutes(Controller):
     tags = ["account properties"]
 
     @get("/{property_id:str}", summary="Read one of the caller's account properties")
-    async def read(self, property_id: PropertyId, principal: Caller, state: State) -> Response[Any]:
-        value = await service.read_property(database(state), principal, property_id)
-        return Response(value)
+    async def read(
+        self, property_id: PropertyId, principal: Caller, state: State
+    ) -> Response[bytes]:
+        return json_value(await service.read_property(database(state), principal, property_id))
 
     @put("/{property_id:str}", summary="Set one of the caller's account properties (merge)")
     async def update(
         self, property_id: PropertyId, data: Body[Any], principal: Caller, state: State
     ) -> dict[str, Any]:
-        check_storable(data)
-        check_storable(property_id)
+        check_storable([property_id, data])
         return await service.update_property(database(state), principal, property_id, data)
