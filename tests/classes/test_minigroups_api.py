@@ -255,3 +255,17 @@ async def test_timestamp_errors(client: AsyncTestClient) -> None:
     assert (
         await client.post(f"{M}/{uuid.uuid4()}/timestamps", json={"position": 1})
     ).status_code == 404
+
+
+async def test_turn_host_is_one_of_the_configured(database_url: str) -> None:
+    from podium.app import create_app
+    from podium.config import Settings
+    from tests.conftest import TENANT
+
+    hosts = ["turn-a.example.org", "turn-b.example.org"]
+    settings = Settings(tenants=[TENANT], turn_hosts=hosts, _env_file=None)  # type: ignore[call-arg]
+    async with AsyncTestClient(create_app(settings, database_url)) as c:
+        c.headers.update(auth())
+        created = (await c.post(M, json=minigroup())).json()
+        seen = {(await c.get(f"{M}/{created['class_id']}")).json()["turn_host"] for _ in range(20)}
+    assert seen <= set(hosts) and seen
