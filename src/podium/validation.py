@@ -17,6 +17,10 @@ from podium.errors import ValidationFailed, validation_error
 
 T = TypeVar("T")
 
+# A name, id or key given by a client: one to 255 characters (scopes, audiences, account ids,
+# event types, sets, labels).
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
+
 Body = Annotated[T, BodyKwarg(media_type=RequestEncodingType.JSON), SkipValidationMarker()]
 
 _encode = msgspec.json.Encoder().encode

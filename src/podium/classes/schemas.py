@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from podium.validation import ShortText
+
 # Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
 UnixTime = Annotated[int, Meta(ge=0, le=253_402_300_799)]
 TimeBounds = tuple[UnixTime | None, UnixTime | None]
-Scope = Annotated[str, Meta(min_length=1, max_length=255)]
-Audience = Annotated[str, Meta(min_length=1, max_length=255)]
+Scope: TypeAlias = ShortText
+Audience: TypeAlias = ShortText
+AccountId: TypeAlias = ShortText
 Title = Annotated[str, Meta(min_length=1, max_length=1000)]
-AccountId = Annotated[str, Meta(min_length=1, max_length=255)]
 Reserve = Annotated[int, Meta(ge=0, le=2_147_483_647)]
 
 

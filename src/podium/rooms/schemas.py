@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from msgspec import Meta, Struct
+from msgspec import Struct
 
-EventType = Annotated[str, Meta(min_length=1, max_length=255)]
-Name = Annotated[str, Meta(min_length=1, max_length=255)]
+from podium.validation import ShortText
 
 
 class EventCreate(Struct, kw_only=True):
     """An event as a class route takes it (`set` defaults to `type`)."""
 
-    type: EventType
+    type: ShortText
     data: Any
-    set: Name | None = None
-    label: Name | None = None
-    attribute: Name | None = None
+    set: ShortText | None = None
+    label: ShortText | None = None
+    attribute: ShortText | None = None
     is_claim: bool = False
     is_persistent: bool = True
     removed: bool = False
