@@ -16,14 +16,16 @@ class Action(Enum):
     CREATE_CLASS = "create a class"
     READ_CLASS = "read a class"
     UPDATE_CLASS = "update a class"
+    POST_EVENT = "post events in a class's room"
 
 
 def allowed(principal: Principal, action: Action) -> bool:
     if principal.is_service:
         return True
-    # An end user may read a class of their audience (a plain viewer until participant roles
-    # give more); managing classes belongs to the tenant's backend.
-    return action is Action.READ_CLASS
+    # An end user may read a class of their audience and post in its room (chat, reactions:
+    # what a locked type keeps to moderators is decided by the room's rules); managing classes
+    # belongs to the tenant's backend until participant roles give moderators more.
+    return action in (Action.READ_CLASS, Action.POST_EVENT)
 
 
 def authorize(principal: Principal, action: Action, audience: str | None = None) -> None:

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 # Takes the room's next sequence number and stores the event in one statement; the row lock on
 # the room orders concurrent posts, so numbers have no gaps. Nothing is stored in a closed room.
+# A room that does not preserve history keeps only the newest version of a labelled item.
 INSERT_EVENT = """
 WITH r AS (
     UPDATE event_rooms SET last_seq = last_seq + 1
     WHERE id = $1 AND (closed_at IS NULL OR closed_at > now())
-    RETURNING id, last_seq, opened_at
+    RETURNING id, last_seq, opened_at, preserve_history
+), older AS (
+    DELETE FROM events e USING r
+    WHERE e.room_id = r.id AND NOT r.preserve_history AND $5::text IS NOT NULL
+      AND e.set = $4 AND e.label = $5
 )
 INSERT INTO events (id, room_id, seq, type, set, label, attribute, data, removed, occurred_at,
                     created_by)
@@ -19,7 +24,46 @@ RETURNING id, room_id, seq, type, set, label, attribute, data, removed, occurred
           (extract(epoch FROM created_at) * 1000)::bigint AS created_at
 """
 
-SELECT_ROOM = "SELECT id, audience, closed_at FROM event_rooms WHERE id = $1"
+_ROOM_COLUMNS = """id, audience, class_id, class_id AS classroom_id,
+    extract(epoch FROM opened_at)::bigint AS opened_at,
+    extract(epoch FROM closed_at)::bigint AS closed_at,
+    tags, preserve_history, locked_types, last_seq,
+    closed_at IS NOT NULL AND closed_at <= now() AS closed"""
+
+SELECT_ROOM = f"SELECT {_ROOM_COLUMNS} FROM event_rooms WHERE id = $1 AND audience = $2"
+
+# The room, and whether account $3 is banned from it: what a post needs to know.
+SELECT_ROOM_FOR_POST = f"""
+SELECT {_ROOM_COLUMNS},
+    EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = $1 AND b.account_id = $3) AS banned
+FROM event_rooms WHERE id = $1 AND audience = $2
+"""
+
+UPDATE_ROOM = f"""
+UPDATE event_rooms SET
+    closed_at = CASE WHEN $3 THEN to_timestamp($4) ELSE closed_at END,
+    tags = CASE WHEN $5 THEN $6 ELSE tags END
+WHERE id = $1 AND audience = $2 AND (closed_at IS NULL OR closed_at > now())
+RETURNING {_ROOM_COLUMNS}
+"""
+
+MERGE_LOCKED_TYPES = f"""
+UPDATE event_rooms SET locked_types = locked_types || $3
+WHERE id = $1 AND audience = $2
+RETURNING {_ROOM_COLUMNS}
+"""
+
+BAN = """
+INSERT INTO room_bans (room_id, account_id, reason, banned_by) VALUES ($1, $2, $3, $4)
+ON CONFLICT (room_id, account_id) DO UPDATE SET reason = EXCLUDED.reason
+"""
+
+UNBAN = "DELETE FROM room_bans WHERE room_id = $1 AND account_id = $2"
+
+SELECT_BANS = """
+SELECT account_id, reason, banned_by, (extract(epoch FROM created_at) * 1000)::bigint AS created_at
+FROM room_bans WHERE room_id = $1 ORDER BY created_at, account_id
+"""
 
 _EVENT_COLUMNS = """id, room_id, seq, type, set, label, attribute, data, removed, occurred_at,
     created_by, (extract(epoch FROM created_at) * 1000)::bigint AS created_at"""
@@ -41,4 +85,19 @@ WHERE room_id = $1
   AND ($7::bigint IS NULL OR created_at {time_cmp} to_timestamp($7 / 1000.0))
 ORDER BY seq {order}
 LIMIT $8
+"""
+
+
+# The newest version of each item of sets $2 as of $3 (nanoseconds since the room opened; NULL
+# = now), removals included so the caller can drop removed items. With $4/$5 (one set asked): only
+# items whose newest version comes after sequence $4, at most $5 of them, oldest first.
+SELECT_STATE = f"""
+SELECT * FROM (
+    SELECT DISTINCT ON (set, label) {_EVENT_COLUMNS} FROM events
+    WHERE room_id = $1 AND set = ANY($2::text[]) AND ($3::bigint IS NULL OR occurred_at <= $3)
+    ORDER BY set, label, seq DESC
+) latest
+WHERE ($4::bigint IS NULL OR seq > $4) AND NOT removed
+ORDER BY seq
+LIMIT $5
 """

@@ -1,26 +1,62 @@
-"""HTTP routes of event rooms."""
+"""HTTP routes of event rooms, in the shapes the original event service's web client used."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, get
+from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
 from podium.dependencies import Caller, database
 from podium.ids import parse_id
 from podium.rooms import service
-from podium.rooms.schemas import Event
+from podium.rooms.schemas import (
+    AgentUpdate,
+    Ban,
+    Event,
+    EventCreate,
+    LockedTypesUpdate,
+    Room,
+    RoomUpdate,
+)
+from podium.validation import Body, strict
 
 Filter = Annotated[str | None, QueryParameter(required=False, max_length=255)]
+Cursor = Annotated[int | None, QueryParameter(required=False, ge=0)]
+Limit = Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_PAGE)]
+Sets = Annotated[list[str] | None, QueryParameter(required=False)]
+SetsB = Annotated[list[str] | None, QueryParameter(name="sets[]", required=False)]
 
 
 class EventRoomRoutes(Controller):
-    path = "/api/v1/event_rooms"
+    path = "/api/v1/event_rooms/{room_id:str}"
     tags = ["event rooms"]
 
-    @get("/{room_id:str}/events", summary="List a room's events in order, with a cursor")
+    @get("/", summary="Read an event room")
+    async def read(self, room_id: FromPath[str], principal: Caller, state: State) -> Room:
+        return await service.read_room(database(state), principal, parse_id(room_id, "room_id"))
+
+    @patch("/", summary="Close or extend the room, change its tags")
+    async def update(
+        self, room_id: FromPath[str], data: Body[RoomUpdate], principal: Caller, state: State
+    ) -> Room:
+        fields = set(data) if isinstance(data, dict) else set()
+        return await service.update_room(
+            database(state), principal, parse_id(room_id, "room_id"), strict(data, RoomUpdate),
+            fields,
+        )  # fmt: skip
+
+    @post("/events", summary="Post an event as a participant")
+    async def create_event(
+        self, room_id: FromPath[str], data: Body[EventCreate], principal: Caller, state: State
+    ) -> Response[Any]:
+        event = await service.post_event(
+            database(state), principal, parse_id(room_id, "room_id"), strict(data, EventCreate)
+        )
+        return Response(event if event is not None else {}, status_code=201)
+
+    @get("/events", summary="List a room's events in order, with a cursor")
     async def events(
         self,
         room_id: FromPath[str],
@@ -30,12 +66,12 @@ class EventRoomRoutes(Controller):
         set: Filter = None,
         label: Filter = None,
         attribute: Filter = None,
-        last_seq: Annotated[int | None, QueryParameter(required=False, ge=0)] = None,
-        last_created_at: Annotated[int | None, QueryParameter(required=False, ge=0)] = None,
+        last_seq: Cursor = None,
+        last_created_at: Cursor = None,
         direction: Annotated[
             Literal["forward", "backward"], QueryParameter(required=False)
         ] = "forward",
-        limit: Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_PAGE)] = 100,
+        limit: Limit = service.MAX_PAGE,
     ) -> list[Event]:
         return await service.list_events(
             database(state),
@@ -50,3 +86,51 @@ class EventRoomRoutes(Controller):
             forward=direction == "forward",
             limit=limit,
         )
+
+    @get("/state", summary="The latest version of each item of up to 10 sets, at a moment")
+    async def read_state(
+        self,
+        room_id: FromPath[str],
+        principal: Caller,
+        state: State,
+        sets: Sets = None,
+        sets_b: SetsB = None,
+        occurred_at: Cursor = None,
+        last_seq: Cursor = None,
+        limit: Limit = service.MAX_PAGE,
+    ) -> dict[str, Any]:
+        return await service.read_state(
+            database(state),
+            principal,
+            parse_id(room_id, "room_id"),
+            [*(sets or []), *(sets_b or [])],
+            occurred_at,
+            last_seq,
+            limit,
+        )
+
+    @post("/locked_types", status_code=200, summary="Lock or unlock event types (merge)")
+    async def locked_types(
+        self,
+        room_id: FromPath[str],
+        data: Body[LockedTypesUpdate],
+        principal: Caller,
+        state: State,
+    ) -> Room:
+        return await service.set_locked_types(
+            database(state), principal, parse_id(room_id, "room_id"),
+            strict(data, LockedTypesUpdate),
+        )  # fmt: skip
+
+    @patch("/agents", summary="Ban or unban an account in the room")
+    async def agents(
+        self, room_id: FromPath[str], data: Body[AgentUpdate], principal: Caller, state: State
+    ) -> dict[str, Any]:
+        await service.set_ban(
+            database(state), principal, parse_id(room_id, "room_id"), strict(data, AgentUpdate)
+        )
+        return {}
+
+    @get("/bans", summary="Who is banned from the room")
+    async def bans(self, room_id: FromPath[str], principal: Caller, state: State) -> list[Ban]:
+        return await service.list_bans(database(state), principal, parse_id(room_id, "room_id"))

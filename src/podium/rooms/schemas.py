@@ -36,3 +36,39 @@ class Event(Struct):
     occurred_at: int  # nanoseconds since the room opened
     created_by: str
     created_at: int  # unix milliseconds
+
+
+class Room(Struct):
+    id: UUID
+    audience: str
+    class_id: UUID
+    classroom_id: UUID  # the original event service's name for the class
+    time: tuple[int, int | None]  # [opened, closed) in unix seconds; null while open-ended
+    tags: dict[str, Any] | None
+    preserve_history: bool
+    locked_types: dict[str, bool]
+    last_seq: int
+
+
+class RoomUpdate(Struct):
+    """`time`'s end closes (or extends) the room; its start stays when the room opened."""
+
+    time: tuple[int | None, int | None] | None = None
+    tags: dict[str, Any] | None = None
+
+
+class LockedTypesUpdate(Struct):
+    locked_types: dict[str, bool]
+
+
+class AgentUpdate(Struct):
+    account_id: ShortText
+    value: bool  # true bans, false lifts the ban
+    reason: str | None = None
+
+
+class Ban(Struct):
+    account_id: str
+    reason: str | None
+    banned_by: str
+    created_at: int  # unix milliseconds

@@ -1,17 +1,28 @@
-"""Use cases of event rooms: store an event, list events."""
+"""Use cases of event rooms: the room, its events, locked types, bans and versioned state."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from podium.auth.models import Principal
+from podium.auth.policy import Action, allowed, authorize
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.rooms import queries
-from podium.rooms.schemas import Event, EventCreate
+from podium.rooms.models import MAX_STATE_SETS, check_may_post, group_state
+from podium.rooms.schemas import (
+    AgentUpdate,
+    Ban,
+    Event,
+    EventCreate,
+    LockedTypesUpdate,
+    Room,
+    RoomUpdate,
+)
 
 MAX_DATA_BYTES = 100 * 1024  # an event's data stays under 100 KiB (notes: "Event rooms")
 MAX_PAGE = 100
@@ -28,33 +39,119 @@ def check_data(data: Any) -> None:
         )
 
 
+def _room(row: asyncpg.Record) -> Room:
+    return Room(
+        id=row["id"],
+        audience=row["audience"],
+        class_id=row["class_id"],
+        classroom_id=row["classroom_id"],
+        time=(row["opened_at"], row["closed_at"]),
+        tags=row["tags"],
+        preserve_history=row["preserve_history"],
+        locked_types=row["locked_types"],
+        last_seq=row["last_seq"],
+    )
+
+
+def _room_not_found(room_id: uuid.UUID) -> NotFound:
+    return NotFound(f"no event room {room_id} in this audience", code="room_not_found")
+
+
 async def store_event(
     ex: Any, room_id: uuid.UUID, principal: Principal, event: EventCreate
 ) -> Event:
     """Store one event in an open room (`ex`: the database, or a connection in a transaction)."""
     check_data(event.data)
     row = await ex.fetchrow(
-        queries.INSERT_EVENT,
-        room_id,
-        uuid.uuid4(),
-        event.type,
-        event.set or event.type,
-        event.label,
-        event.attribute,
-        event.data,
-        event.removed,
-        principal.account_id,
-    )
+        queries.INSERT_EVENT, room_id, uuid.uuid4(), event.type, event.set or event.type,
+        event.label, event.attribute, event.data, event.removed, principal.account_id,
+    )  # fmt: skip
     if row is None:
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
     return Event(**dict(row))
 
 
+async def read_room(db: Database, principal: Principal, room_id: uuid.UUID) -> Room:
+    authorize(principal, Action.READ_CLASS)
+    row = await db.fetchrow(queries.SELECT_ROOM, room_id, principal.audience)
+    if row is None:
+        raise _room_not_found(room_id)
+    return _room(row)
+
+
+async def update_room(
+    db: Database, principal: Principal, room_id: uuid.UUID, data: RoomUpdate, fields: set[str]
+) -> Room:
+    """Close or extend the room (`time`'s end), change its tags. A closed room stays closed."""
+    authorize(principal, Action.UPDATE_CLASS)
+    if not fields & {"time", "tags"}:
+        raise ValidationFailed("give time or tags", field="body", code="nothing_to_update")
+    end = data.time[1] if data.time else None
+    row = await db.fetchrow(
+        queries.UPDATE_ROOM, room_id, principal.audience, "time" in fields, end,
+        "tags" in fields, data.tags,
+    )  # fmt: skip
+    if row is None:
+        await read_room(db, principal, room_id)  # 404 when there is no such room
+        raise Conflict("the event room is closed; its time can no longer change",
+                       code="room_closed")  # fmt: skip
+    return _room(row)
+
+
+async def post_event(
+    db: Database, principal: Principal, room_id: uuid.UUID, event: EventCreate
+) -> Event | None:
+    """A participant's post: not when banned, a locked type only for moderators, not in a
+    closed room. A non-persistent event is checked and not stored (None)."""
+    authorize(principal, Action.POST_EVENT)
+    row = await db.fetchrow(
+        queries.SELECT_ROOM_FOR_POST, room_id, principal.audience, principal.account_id
+    )
+    if row is None:
+        raise _room_not_found(room_id)
+    check_may_post(
+        event.type, row["locked_types"], allowed(principal, Action.UPDATE_CLASS), row["banned"]
+    )
+    if row["closed"]:
+        raise Conflict("the event room is closed; it takes no more events", code="room_closed")
+    if not event.is_persistent:
+        check_data(event.data)
+        return None
+    return await store_event(db, room_id, principal, event)
+
+
+async def set_locked_types(
+    db: Database, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
+) -> Room:
+    authorize(principal, Action.UPDATE_CLASS)
+    row = await db.fetchrow(
+        queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
+    )
+    if row is None:
+        raise _room_not_found(room_id)
+    return _room(row)
+
+
+async def set_ban(
+    db: Database, principal: Principal, room_id: uuid.UUID, data: AgentUpdate
+) -> None:
+    authorize(principal, Action.UPDATE_CLASS)
+    await read_room(db, principal, room_id)
+    if data.value:
+        await db.execute(queries.BAN, room_id, data.account_id, data.reason, principal.account_id)
+    else:
+        await db.execute(queries.UNBAN, room_id, data.account_id)
+
+
+async def list_bans(db: Database, principal: Principal, room_id: uuid.UUID) -> list[Ban]:
+    authorize(principal, Action.UPDATE_CLASS)
+    await read_room(db, principal, room_id)
+    return [Ban(**dict(row)) for row in await db.fetch(queries.SELECT_BANS, room_id)]
+
+
 async def room_audience(db: Database, room_id: uuid.UUID, principal: Principal) -> None:
     """The room exists in the caller's audience (another audience's room answers 404)."""
-    row = await db.fetchrow(queries.SELECT_ROOM, room_id)
-    if row is None or row["audience"] != principal.audience:
-        raise NotFound(f"no event room {room_id} in this audience", code="room_not_found")
+    await read_room(db, principal, room_id)
 
 
 async def list_events(
@@ -73,14 +170,36 @@ async def list_events(
 ) -> list[Event]:
     await room_audience(db, room_id, principal)
     rows = await db.fetch(
-        queries.list_events(forward),
-        room_id,
-        type,
-        set,
-        label,
-        attribute,
-        last_seq,
-        last_created_at,
-        limit,
-    )
+        queries.list_events(forward), room_id, type, set, label, attribute, last_seq,
+        last_created_at, limit,
+    )  # fmt: skip
     return [Event(**dict(row)) for row in rows]
+
+
+async def read_state(
+    db: Database,
+    principal: Principal,
+    room_id: uuid.UUID,
+    sets: list[str],
+    occurred_at: int | None = None,
+    last_seq: int | None = None,
+    limit: int = MAX_PAGE,
+) -> dict[str, Any]:
+    """Per set, its latest event (simple set) or the latest event of each label (collection),
+    as of `occurred_at`. With one set asked, items page by `last_seq` and `has_next` says more
+    remain."""
+    if not sets:
+        raise ValidationFailed("name at least one set", field="sets")
+    if len(sets) > MAX_STATE_SETS:
+        raise ValidationFailed(f"at most {MAX_STATE_SETS} sets", field="sets")
+    await room_audience(db, room_id, principal)
+    one = len(sets) == 1
+    rows = await db.fetch(
+        queries.SELECT_STATE, room_id, sets, occurred_at, last_seq if one else None,
+        limit + 1 if one else None,
+    )  # fmt: skip
+    events = [msgspec.structs.asdict(Event(**dict(row))) for row in rows]
+    state = group_state(events[:limit] if one else events, sets)
+    if one:
+        state["has_next"] = len(events) > limit
+    return state
