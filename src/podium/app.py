@@ -16,11 +16,13 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
+from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
 from podium.config import Settings
 from podium.db import Database
 from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
+from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ async def readyz(state: State) -> dict[str, str]:
 def create_app(settings: Settings, database_url: str) -> Litestar:
     db = Database(database_url, size=settings.db_pool_size)
     tenants = TenantDirectory(db)
+    hub = Hub(db, broker_for(settings.broker_url))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -53,6 +56,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         try:
             await sync_configured(db, settings.tenants)
             await tenants.reload()
+            await hub.start()
             # Everything built at start-up (routes, schemas, the OpenAPI document) lives as long
             # as the process: keep it out of the cyclic collector's full passes, which otherwise
             # walk it all and stall every request in flight.
@@ -60,6 +64,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             gc.freeze()
             yield
         finally:
+            await hub.stop()
             await db.close()
 
     openapi = OpenAPIConfig(
@@ -98,5 +103,6 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     )
     app.state.db = db
     app.state.tenants = tenants
+    app.state.hub = hub
     app.state.settings = settings
     return app

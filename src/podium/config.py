@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Request bodies above this answer 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     tenants: list[TenantConfig] = Field(default_factory=list)
+    # Live fan-out between processes: memory:// (one process) or redis://host:port/db.
+    broker_url: str = "memory://"
     # TURN servers offered to clients (JSON list of host names); a read names one at random.
     turn_hosts: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -55,6 +57,13 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be empty (embedded server) or a postgresql:// URL")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        if not value.startswith(("memory://", "redis://", "rediss://", "unix://")):
+            raise ValueError("must be memory:// or a redis:// URL")
         return value
 
 

@@ -15,6 +15,7 @@ from litestar.di import NamedDependency, Provide
 from podium.auth.models import Principal
 from podium.auth.service import TenantDirectory, bearer_token
 from podium.db import Database
+from podium.rooms.live import Hub
 
 # Annotated name for handler parameters.
 Caller = NamedDependency[Principal]
@@ -31,6 +32,11 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 def database(state: State) -> Database:
     db: Database = state.db
     return db
+
+
+def live_hub(state: State) -> Hub:
+    hub: Hub = state.hub
+    return hub
 
 
 PROVIDERS = {"principal": Provide(provide_principal)}

@@ -12,6 +12,7 @@ from podium.classes import queries
 from podium.classes.service import ClassRef, existing
 from podium.db import Database
 from podium.errors import NotFound
+from podium.rooms.live import Hub, announce
 from podium.rooms.schemas import EventCreate
 from podium.rooms.service import check_data, store_event
 
@@ -19,17 +20,18 @@ from podium.rooms.service import check_data, store_event
 MAX_POSITION = 86_400
 
 
-async def post_event(db: Database, principal: Principal, ref: ClassRef, event: EventCreate) -> None:
-    """Store an event in the class's current event room (those who may update the class).
-
-    A non-persistent event is only checked here: it is delivered live, never stored.
-    """
+async def post_event(
+    db: Database, hub: Hub, principal: Principal, ref: ClassRef, event: EventCreate
+) -> None:
+    """Store an event in the class's current event room (those who may update the class) and
+    deliver it live; a non-persistent event is delivered live only."""
     authorize(principal, Action.UPDATE_CLASS)
     room_id = (await existing(db, principal, ref))["event_room_id"]
     if event.is_persistent:
-        await store_event(db, room_id, principal, event)
+        await announce(hub, room_id, await store_event(db, room_id, principal, event))
     else:
         check_data(event.data)
+        await announce(hub, room_id, None, event, principal.account_id)
 
 
 def whiteboard_events() -> list[EventCreate]:
@@ -52,12 +54,13 @@ def whiteboard_events() -> list[EventCreate]:
     ]
 
 
-async def create_whiteboard(db: Database, principal: Principal, ref: ClassRef) -> None:
+async def create_whiteboard(db: Database, hub: Hub, principal: Principal, ref: ClassRef) -> None:
     authorize(principal, Action.UPDATE_CLASS)
     async with db.transaction() as conn:
         room_id = (await existing(conn, principal, ref))["event_room_id"]
-        for event in whiteboard_events():
-            await store_event(conn, room_id, principal, event)
+        stored = [await store_event(conn, room_id, principal, e) for e in whiteboard_events()]
+    for event in stored:  # after the commit
+        await announce(hub, room_id, event)
 
 
 def clamp_position(position: int) -> int:

@@ -28,7 +28,7 @@ from podium.classes.schemas import (
     PositionSave,
     WebinarCreate,
 )
-from podium.dependencies import Caller, database
+from podium.dependencies import Caller, database, live_hub
 from podium.idempotency import check_key, fingerprint
 from podium.ids import parse_id
 from podium.responses import json_value
@@ -155,8 +155,9 @@ def class_routes(kind: Kind) -> type[Controller]:
             state: State,
         ) -> dict[str, Any]:  # fmt: skip
             await activity.post_event(
-                database(state), principal, ref_of(class_id), strict(data, EventCreate)
-            )
+                database(state), live_hub(state), principal, ref_of(class_id),
+                strict(data, EventCreate),
+            )  # fmt: skip
             return {}
 
         @post(f"{by_id}/timestamps", status_code=201, summary="Save the caller's position")
@@ -201,7 +202,9 @@ def class_routes(kind: Kind) -> type[Controller]:
             async def whiteboard(
                 self, class_id: FromPath[str], principal: Caller, state: State
             ) -> dict[str, Any]:
-                await activity.create_whiteboard(database(state), principal, ref_of(class_id))
+                await activity.create_whiteboard(
+                    database(state), live_hub(state), principal, ref_of(class_id)
+                )
                 return {}
 
     Routes.__name__ = Routes.__qualname__ = f"{plural.title()}Routes"

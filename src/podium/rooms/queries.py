@@ -101,3 +101,13 @@ WHERE ($4::bigint IS NULL OR seq > $4) AND NOT removed
 ORDER BY seq
 LIMIT $5
 """
+
+ROOM_LAST_SEQ = "SELECT last_seq FROM event_rooms WHERE id = $1"
+
+# Stored events of room $1 after sequence $2 (and before $3 unless NULL), at most $4: what a
+# live subscriber missed.
+EVENTS_AFTER = f"""
+SELECT {_EVENT_COLUMNS} FROM events
+WHERE room_id = $1 AND seq > $2 AND ($3::bigint IS NULL OR seq < $3)
+ORDER BY seq LIMIT $4
+"""

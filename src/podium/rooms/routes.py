@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
-from podium.dependencies import Caller, database
+from podium.dependencies import Caller, database, live_hub
 from podium.ids import parse_id
 from podium.rooms import service
 from podium.rooms.schemas import (
@@ -52,8 +52,9 @@ class EventRoomRoutes(Controller):
         self, room_id: FromPath[str], data: Body[EventCreate], principal: Caller, state: State
     ) -> Response[Any]:
         event = await service.post_event(
-            database(state), principal, parse_id(room_id, "room_id"), strict(data, EventCreate)
-        )
+            database(state), live_hub(state), principal, parse_id(room_id, "room_id"),
+            strict(data, EventCreate),
+        )  # fmt: skip
         return Response(event if event is not None else {}, status_code=201)
 
     @get("/events", summary="List a room's events in order, with a cursor")
@@ -118,7 +119,7 @@ class EventRoomRoutes(Controller):
         state: State,
     ) -> Room:
         return await service.set_locked_types(
-            database(state), principal, parse_id(room_id, "room_id"),
+            database(state), live_hub(state), principal, parse_id(room_id, "room_id"),
             strict(data, LockedTypesUpdate),
         )  # fmt: skip
 
@@ -127,8 +128,9 @@ class EventRoomRoutes(Controller):
         self, room_id: FromPath[str], data: Body[AgentUpdate], principal: Caller, state: State
     ) -> dict[str, Any]:
         await service.set_ban(
-            database(state), principal, parse_id(room_id, "room_id"), strict(data, AgentUpdate)
-        )
+            database(state), live_hub(state), principal, parse_id(room_id, "room_id"),
+            strict(data, AgentUpdate),
+        )  # fmt: skip
         return {}
 
     @get("/bans", summary="Who is banned from the room")

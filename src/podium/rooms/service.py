@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from podium.auth.policy import Action, allowed, authorize
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.rooms import queries
+from podium.rooms.live import Hub, announce, ban_message, room_frame, room_message
 from podium.rooms.models import MAX_STATE_SETS, check_may_post, group_state
 from podium.rooms.schemas import (
     AgentUpdate,
@@ -99,10 +101,10 @@ async def update_room(
 
 
 async def post_event(
-    db: Database, principal: Principal, room_id: uuid.UUID, event: EventCreate
+    db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, event: EventCreate
 ) -> Event | None:
     """A participant's post: not when banned, a locked type only for moderators, not in a
-    closed room. A non-persistent event is checked and not stored (None)."""
+    closed room. A non-persistent event is checked, delivered live and not stored (None)."""
     authorize(principal, Action.POST_EVENT)
     row = await db.fetchrow(
         queries.SELECT_ROOM_FOR_POST, room_id, principal.audience, principal.account_id
@@ -116,12 +118,16 @@ async def post_event(
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
     if not event.is_persistent:
         check_data(event.data)
+        since_open = int((time.time() - row["opened_at"]) * 1e9)
+        await announce(hub, room_id, None, event, principal.account_id, since_open)
         return None
-    return await store_event(db, room_id, principal, event)
+    stored = await store_event(db, room_id, principal, event)
+    await announce(hub, room_id, stored)
+    return stored
 
 
 async def set_locked_types(
-    db: Database, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
+    db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
 ) -> Room:
     authorize(principal, Action.UPDATE_CLASS)
     row = await db.fetchrow(
@@ -129,16 +135,20 @@ async def set_locked_types(
     )
     if row is None:
         raise _room_not_found(room_id)
-    return _room(row)
+    room = _room(row)
+    await hub.publish(room_id, room_message(room_frame(room)))
+    return room
 
 
 async def set_ban(
-    db: Database, principal: Principal, room_id: uuid.UUID, data: AgentUpdate
+    db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, data: AgentUpdate
 ) -> None:
+    """Ban (the account's live sockets in the room close at once, in every process) or unban."""
     authorize(principal, Action.UPDATE_CLASS)
     await read_room(db, principal, room_id)
     if data.value:
         await db.execute(queries.BAN, room_id, data.account_id, data.reason, principal.account_id)
+        await hub.publish(room_id, ban_message(data.account_id))
     else:
         await db.execute(queries.UNBAN, room_id, data.account_id)
 
