@@ -118,13 +118,16 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTe
         yield c
 
 
-def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    database_url: str, port: int, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """A real `podium serve` process on the test database, ready when this returns."""
     env = {
         **os.environ,
         "PODIUM_DATABASE_URL": database_url,
         "PODIUM_TENANTS": f'[{{"audience": "{TENANT.audience}", "key": "{TENANT.key}"}}]',
         "PODIUM_LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
     log = tempfile.NamedTemporaryFile(prefix="podium-server-", suffix=".log", delete=False)  # noqa: SIM115
     with log:
@@ -147,3 +150,45 @@ def start_server(database_url: str, port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not become ready")
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port (Debian package `redis-server`)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", tempfile.gettempdir()],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        import socket
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None

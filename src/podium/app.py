@@ -24,6 +24,7 @@ from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
+from podium.rooms.socket import live
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             WebinarRoutes,
             MinigroupRoutes,
             EventRoomRoutes,
+            live,
             AccountRoutes,
         ],
         dependencies=PROVIDERS,

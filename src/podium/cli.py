@@ -140,6 +140,9 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             loop="uvloop",
             http="httptools",
             ws="websockets-sansio",
+            ws_per_message_deflate=False,  # one encoded frame serves every subscriber
+            ws_ping_interval=20.0,  # dead peers: no pong within 20 s closes the socket
+            ws_ping_timeout=20.0,
             log_level=settings.log_level,
             access_log=False,
             server_header=False,

@@ -1,0 +1,138 @@
+"""The live WebSocket of an event room: `GET /api/v1/event_rooms/:room_id/live`.
+
+The server sends `{"message": "event", "event": {...}}` for every new event (stored ones with
+their `seq`, live-only ones with `seq: null`) and `{"message": "room", "room": {...}}` when the
+room changes. `?after=<seq>` first sends the stored events after that number, then live ones,
+with no gap and no duplicate. A client may post: it sends `{"ref": "...", "event": {...}}` and
+gets `{"message": "reply", "ref": "...", "event": {...}}` or `{..., "error": <problem>}`.
+
+Close codes: 4401 not authenticated, 4404 no such room, 4003 banned, 4008 too slow to keep up,
+4422 a bad query parameter, 1012 server restarting. Dead peers are found by the server's
+WebSocket pings (uvicorn: every 20 s, 20 s to answer).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from podium.auth.service import TenantDirectory, bearer_token
+from podium.errors import PodiumError, to_podium_error, validation_error
+from podium.rooms import queries, service
+from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, Subscriber, event_frame
+from podium.rooms.schemas import Event, EventCreate
+from podium.validation import strict
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4422
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+class Post(msgspec.Struct):
+    event: Any
+    ref: str | int | None = None
+
+
+def _after(socket: WebSocket[Any, Any, Any]) -> int | None:
+    raw = socket.query_params.get("after")
+    if raw is None:
+        return None
+    value = int(raw)
+    if value < 0:
+        raise ValueError("after must be 0 or more")
+    return value
+
+
+@websocket("/api/v1/event_rooms/{room_id:str}/live", name="event_room_live")
+async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None:
+    state = socket.app.state
+    tenants: TenantDirectory = state.tenants
+    await socket.accept()
+    try:
+        token = bearer_token(
+            socket.headers.get("authorization"), socket.query_params.get("access_token")
+        )
+        principal = await tenants.authenticate(token)
+    except PodiumError as exc:
+        await socket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
+        return
+    try:
+        room = uuid.UUID(room_id)
+        after = _after(socket)
+    except ValueError as exc:
+        await socket.close(CLOSE_BAD_REQUEST, str(exc)[:120])
+        return
+    row = await state.db.fetchrow(
+        queries.SELECT_ROOM_FOR_POST, room, principal.audience, principal.account_id
+    )
+    if row is None:
+        await socket.close(CLOSE_NOT_FOUND, "no such event room")
+        return
+    if row["banned"]:
+        await socket.close(CLOSE_BANNED, "banned from the room")
+        return
+
+    async def send(text: str) -> None:
+        await socket.send({"type": "websocket.send", "bytes": None, "text": text})
+
+    async def close(code: int, reason: str) -> None:
+        await socket.close(code, reason)
+
+    subscriber = Subscriber(principal.account_id, send, close)
+    feed = await state.hub.join(room, subscriber)
+    try:
+        if after is None:
+            subscriber.last_seq = feed.last_seq
+        else:
+            subscriber.last_seq = await _catch_up(state.db, socket, room, after)
+        subscriber.caught_up()
+        await _receive_posts(socket, state, principal, room)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        subscriber.closed = True
+        await state.hub.leave(room, subscriber)
+
+
+async def _catch_up(db: Any, socket: WebSocket[Any, Any, Any], room: uuid.UUID, after: int) -> int:
+    """Send the stored events after `after`; answers the last sequence number sent."""
+    last = after
+    while True:
+        rows = await db.fetch(queries.EVENTS_AFTER, room, last, None, CATCH_UP_PAGE)
+        for row in rows:
+            event = Event(**dict(row))
+            await socket.send_data(event_frame(event))
+            last = event.seq
+        if len(rows) < CATCH_UP_PAGE:
+            return last
+
+
+async def _receive_posts(
+    socket: WebSocket[Any, Any, Any], state: Any, principal: Any, room: uuid.UUID
+) -> None:
+    while True:
+        text = await socket.receive_data(mode="text")
+        ref = None
+        try:
+            post = msgspec.convert(_decode(text), Post)
+            ref = post.ref
+            event = await service.post_event(
+                state.db, state.hub, principal, room, strict(post.event, EventCreate)
+            )
+            reply: dict[str, Any] = {"message": "reply", "ref": ref, "event": event}
+        except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+            reply = {"message": "reply", "ref": ref, "error": validation_error(str(exc)).problem()}
+        except Exception as exc:
+            problem = to_podium_error(exc)
+            if problem.status >= 500:
+                raise
+            reply = {"message": "reply", "ref": ref, "error": problem.problem()}
+        await socket.send_data(_encode(reply).decode())
