@@ -22,6 +22,8 @@ from podium.config import Settings
 from podium.db import Database
 from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
+from podium.jobs import JobRunner
+from podium.notifications.routes import NotificationRoutes
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
@@ -50,6 +52,10 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     db = Database(database_url, size=settings.db_pool_size)
     tenants = TenantDirectory(db)
     hub = Hub(db, broker_for(settings.broker_url))
+    jobs = JobRunner(
+        db, poll_seconds=settings.jobs_poll_seconds,
+        retry_base=settings.webhook_retry_base_seconds,
+    )  # fmt: skip
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -58,6 +64,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             await sync_configured(db, settings.tenants)
             await tenants.reload()
             await hub.start()
+            await jobs.start()
             # Everything built at start-up (routes, schemas, the OpenAPI document) lives as long
             # as the process: keep it out of the cyclic collector's full passes, which otherwise
             # walk it all and stall every request in flight.
@@ -65,6 +72,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             gc.freeze()
             yield
         finally:
+            await jobs.stop()
             await hub.stop()
             await db.close()
 
@@ -95,6 +103,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             EventRoomRoutes,
             live,
             AccountRoutes,
+            NotificationRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

@@ -256,6 +256,32 @@ def tenant_show(audience: str) -> None:
         click.echo(f"{k}: {v}")
 
 
+@tenant.command("webhook")
+@click.argument("audience")
+@click.argument("url", required=False)
+@click.option("--secret", default=None, help="Signing secret; default: a new one, printed once.")
+@click.option("--remove", is_flag=True, help="Stop sending webhooks to this tenant.")
+def tenant_webhook(audience: str, url: str | None, secret: str | None, remove: bool) -> None:
+    """Set (or --remove) the URL notifications are POSTed to, signed with HMAC-SHA256."""
+    from podium.notifications.service import set_webhook
+
+    if not remove and not url:
+        raise click.UsageError("give a URL, or --remove")
+    if url and not url.startswith(("http://", "https://")):
+        raise click.UsageError("the URL must be http:// or https://")
+    new_secret = None if remove else (secret or generate_key("HS256")[0])
+    settings = _settings()
+    with database(settings) as db_url:
+        found = _with_db(db_url, lambda db: set_webhook(db, audience, url, new_secret))
+    if not found:
+        raise click.ClickException(f"no tenant {audience!r}")
+    if remove:
+        click.echo(f"webhooks to {audience!r} stopped")
+    else:
+        click.echo(f"webhooks for {audience!r} go to {url}")
+        click.echo(f"signing secret (store it; shown once): {new_secret}")
+
+
 @tenant.command("remove")
 @click.argument("audience")
 def tenant_remove(audience: str) -> None:

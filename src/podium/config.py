@@ -26,6 +26,9 @@ class TenantConfig(BaseModel):
     key: str = Field(min_length=16)
     issuer: str | None = None
     service_account: str = "service"
+    # Where notifications are POSTed, and the secret that signs them (HMAC-SHA256).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
 
 
 class Settings(BaseSettings):
@@ -47,6 +50,10 @@ class Settings(BaseSettings):
     tenants: list[TenantConfig] = Field(default_factory=list)
     # Live fan-out between processes: memory:// (one process) or redis://host:port/db.
     broker_url: str = "memory://"
+    # Durable jobs (webhooks): how often an idle process looks for due work, and the first
+    # retry delay (doubling up to an hour).
+    jobs_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
     # TURN servers offered to clients (JSON list of host names); a read names one at random.
     turn_hosts: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -113,11 +113,15 @@ def tenant_from_config(cfg: TenantConfig) -> Tenant:
 
 async def sync_configured(db: Database, configured: Iterable[TenantConfig]) -> None:
     """Tenants declared in settings are written to the database (changed ones updated)."""
+    from podium.notifications.service import set_webhook
+
     for cfg in configured:
         t = tenant_from_config(cfg)
         await db.execute(
             queries.UPSERT_TENANT, t.audience, t.algorithm, t.key, t.issuer, t.service_account
         )
+        if cfg.webhook_url is not None:
+            await set_webhook(db, t.audience, cfg.webhook_url, cfg.webhook_secret)
 
 
 async def add_tenant(db: Database, tenant: Tenant) -> None:

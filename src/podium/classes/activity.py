@@ -14,7 +14,7 @@ from podium.db import Database
 from podium.errors import NotFound
 from podium.rooms.live import Hub, announce
 from podium.rooms.schemas import EventCreate
-from podium.rooms.service import check_data, store_event
+from podium.rooms.service import check_data, notify_claim, store_claimed, store_event
 
 # A saved position is clamped into one day (notes: "Small routes").
 MAX_POSITION = 86_400
@@ -26,11 +26,15 @@ async def post_event(
     """Store an event in the class's current event room (those who may update the class) and
     deliver it live; a non-persistent event is delivered live only."""
     authorize(principal, Action.UPDATE_CLASS)
-    room_id = (await existing(db, principal, ref))["event_room_id"]
+    found = await existing(db, principal, ref)
+    room_id = found["event_room_id"]
     if event.is_persistent:
-        await announce(hub, room_id, await store_event(db, room_id, principal, event))
+        stored = await store_claimed(db, principal, found["id"], room_id, event)
+        await announce(hub, room_id, stored)
     else:
         check_data(event.data)
+        if event.is_claim:
+            await notify_claim(db, principal, found["id"], room_id, event)
         await announce(hub, room_id, None, event, principal.account_id)
 
 

@@ -69,7 +69,8 @@ WITH old AS (
     FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id WHERE {where}
 ), c AS (
     UPDATE classes SET event_room_id = $4, conference_room_id = $5, locked_chat = $6,
-        starts_at = to_timestamp($7), ends_at = to_timestamp($8), updated_at = now()
+        starts_at = to_timestamp($7), ends_at = to_timestamp($8), updated_at = now(),
+        stop_announced_at = NULL
     FROM old WHERE classes.id = old.id AND classes.event_room_id = old.event_room_id
     RETURNING classes.*, old.backend
 ), closed_e AS (

@@ -13,6 +13,7 @@ from podium.auth.models import Principal
 from podium.auth.policy import Action, allowed, authorize
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
+from podium.notifications.service import notify
 from podium.rooms import queries
 from podium.rooms.live import Hub, announce, ban_message, room_frame, room_message
 from podium.rooms.models import MAX_STATE_SETS, check_may_post, group_state
@@ -118,11 +119,34 @@ async def post_event(
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
     if not event.is_persistent:
         check_data(event.data)
+        if event.is_claim:
+            await notify_claim(db, principal, row["class_id"], room_id, event)
         since_open = int((time.time() - row["opened_at"]) * 1e9)
         await announce(hub, room_id, None, event, principal.account_id, since_open)
         return None
-    stored = await store_event(db, room_id, principal, event)
+    stored = await store_claimed(db, principal, row["class_id"], room_id, event)
     await announce(hub, room_id, stored)
+    return stored
+
+
+async def notify_claim(
+    ex: Any, principal: Principal, class_id: uuid.UUID, room_id: uuid.UUID, event: Any
+) -> None:
+    """A claim (`is_claim: true`) is also told to the tenant: `event.claim`."""
+    await notify(ex, principal.audience, "event.claim",
+                 {"class_id": class_id, "room_id": room_id, "event": event})  # fmt: skip
+
+
+async def store_claimed(
+    db: Database, principal: Principal, class_id: uuid.UUID, room_id: uuid.UUID,
+    event: EventCreate,
+) -> Event:  # fmt: skip
+    """Store the event; a claim's notification commits in the same transaction."""
+    if not event.is_claim:
+        return await store_event(db, room_id, principal, event)
+    async with db.transaction() as conn:
+        stored = await store_event(conn, room_id, principal, event)
+        await notify_claim(conn, principal, class_id, room_id, stored)
     return stored
 
 

@@ -1,0 +1,110 @@
+"""Durable jobs in the database, run by every Podium process.
+
+A job is claimed with `FOR UPDATE SKIP LOCKED` and leased for a while, then run outside any
+transaction (a webhook may take seconds); success marks it done, failure schedules it again with
+exponential backoff, and after MAX_ATTEMPTS it is marked failed and kept for inspection. A
+process that dies mid-job leaves a lease that ends: the job runs again (at least once). The same
+loop announces classes whose end has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from podium.db import Database
+from podium.notifications import service as notifications
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 15
+LEASE_SECONDS = 60
+BATCH = 20
+MAX_BACKOFF_SECONDS = 3600.0
+
+CLAIM = f"""
+UPDATE jobs SET leased_until = now() + interval '{LEASE_SECONDS} seconds',
+                attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM jobs
+    WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= now()
+      AND (leased_until IS NULL OR leased_until < now())
+    ORDER BY run_at LIMIT {BATCH} FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, payload, attempts
+"""
+
+DONE = "UPDATE jobs SET done_at = now(), leased_until = NULL, last_error = NULL WHERE id = $1"
+
+RETRY = """
+UPDATE jobs SET run_at = now() + make_interval(secs => $2), leased_until = NULL,
+                last_error = $3, failed_at = CASE WHEN attempts >= $4 THEN now() END
+WHERE id = $1
+"""
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+def backoff(attempts: int, base: float) -> float:
+    """Seconds before the next try: base, 2·base, 4·base … at most an hour."""
+    return float(min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+
+
+class JobRunner:
+    def __init__(self, db: Database, *, poll_seconds: float = 1.0, retry_base: float = 2.0):
+        self.db = db
+        self.poll_seconds = poll_seconds
+        self.retry_base = retry_base
+        self._client = httpx.AsyncClient(follow_redirects=False)
+        self._handlers: dict[str, Handler] = {
+            "webhook": lambda payload: notifications.deliver_webhook(
+                self.db, self._client, payload
+            ),
+        }
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await notifications.announce_stops(self.db)
+                if not await self.run_due():
+                    await asyncio.sleep(self.poll_seconds)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database may be away; try again shortly
+                log.warning("job loop: %s", exc)
+                await asyncio.sleep(self.poll_seconds)
+
+    async def run_due(self) -> int:
+        """Claim and run the jobs that are due; answers how many ran."""
+        jobs = await self.db.fetch(CLAIM)
+        await asyncio.gather(*(self._run(job) for job in jobs))
+        return len(jobs)
+
+    async def _run(self, job: Any) -> None:
+        handler = self._handlers.get(job["kind"])
+        try:
+            if handler is None:
+                raise RuntimeError(f"no handler for jobs of kind {job['kind']!r}")
+            await handler(job["payload"])
+        except Exception as exc:
+            delay = backoff(job["attempts"], self.retry_base)
+            await self.db.execute(RETRY, job["id"], delay, str(exc)[:500], MAX_ATTEMPTS)
+            log.info("job %s (%s) failed, try %s: %s", job["id"], job["kind"],
+                     job["attempts"], exc)  # fmt: skip
+        else:
+            await self.db.execute(DONE, job["id"])

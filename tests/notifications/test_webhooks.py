@@ -1,0 +1,191 @@
+"""Tenant notifications: signed webhooks (retried, durable across a restart) and the pull feed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from podium.app import create_app
+from podium.config import Settings, TenantConfig
+from tests.conftest import OTHER, TENANT, auth
+
+SECRET = "whsec-test-0123456789"
+
+
+class Receiver:
+    """A tenant's webhook endpoint on loopback: records what it gets, answers as told."""
+
+    def __init__(self, statuses: list[int] | None = None, port: int = 0) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.statuses = list(statuses or [])
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if status == 200:
+                    receiver.received.append({"headers": dict(self.headers), "body": body})
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def settings_for(url: str) -> Settings:
+    tenant = TenantConfig(**{**TENANT.model_dump(), "webhook_url": url, "webhook_secret": SECRET})
+    return Settings(
+        tenants=[tenant, OTHER],
+        jobs_poll_seconds=0.05,  # type: ignore[call-arg]
+        webhook_retry_base_seconds=0.1,
+        _env_file=None,
+    )
+
+
+async def app_client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTestClient]:
+    async with AsyncTestClient(create_app(settings, database_url)) as c:
+        c.headers.update(auth())
+        yield c
+
+
+async def wait_for(condition: Any, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        await asyncio.sleep(0.05)
+
+
+async def claim(client: AsyncTestClient, scope: str = "c1") -> dict[str, Any]:
+    created = (
+        await client.post(
+            "/api/v1/minigroups", json={"scope": scope, "audience": "example.org", "host": "t"}
+        )
+    ).json()
+    r = await client.post(
+        f"/api/v1/minigroups/{created['class_id']}/events",
+        json={"type": "hand", "data": {"up": True}, "is_claim": True},
+    )
+    assert r.status_code == 201
+    return dict(created)
+
+
+def verify(delivery: dict[str, Any]) -> dict[str, Any]:
+    headers, body = delivery["headers"], delivery["body"]
+    timestamp = headers["Podium-Timestamp"]
+    expected = hmac.new(
+        SECRET.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert headers["Podium-Signature"] == f"v1={expected}"
+    payload: dict[str, Any] = json.loads(body)
+    assert headers["Podium-Event-Id"] == payload["id"]
+    return payload
+
+
+async def test_a_claim_is_delivered_signed_and_in_the_feed(
+    database_url: str, receiver: Receiver
+) -> None:
+    async for client in app_client(settings_for(receiver.url), database_url):
+        created = await claim(client)
+        await wait_for(lambda: len(receiver.received) == 1)
+        payload = verify(receiver.received[0])
+        assert payload["type"] == "event.claim" and payload["audience"] == "example.org"
+        assert payload["data"]["class_id"] == created["class_id"]
+        assert payload["data"]["event"]["type"] == "hand"
+        assert payload["data"]["event"]["data"] == {"up": True}
+        feed = (await client.get("/api/v1/audiences/example.org/events")).json()
+        assert [e["type"] for e in feed["events"]] == ["event.claim"]
+        assert feed["events"][0]["event_id"] == payload["id"]
+        later = await client.get(f"/api/v1/audiences/example.org/events?after={feed['last_id']}")
+        assert later.json()["events"] == []
+
+
+async def test_a_failing_receiver_gets_it_after_retries(database_url: str) -> None:
+    flaky = Receiver(statuses=[500, 503])
+    try:
+        async for client in app_client(settings_for(flaky.url), database_url):
+            await claim(client)
+            await wait_for(lambda: len(flaky.received) == 1)
+            verify(flaky.received[0])
+    finally:
+        flaky.close()
+
+
+async def test_nothing_is_lost_across_a_restart(database_url: str) -> None:
+    down = Receiver()
+    url = down.url
+    down.close()  # nothing listens there now
+    async for client in app_client(settings_for(url), database_url):
+        await claim(client)
+        await asyncio.sleep(0.5)  # tries and fails at least once
+    # A new process (the same database) delivers once the receiver is back.
+    back = Receiver(port=int(url.rsplit(":", 1)[1].split("/")[0]))
+    try:
+        async for _client in app_client(settings_for(url), database_url):
+            await wait_for(lambda: len(back.received) == 1, seconds=15)
+            assert verify(back.received[0])["type"] == "event.claim"
+    finally:
+        back.close()
+
+
+async def test_a_class_whose_end_passes_is_announced_once(
+    database_url: str, receiver: Receiver
+) -> None:
+    async for client in app_client(settings_for(receiver.url), database_url):
+        end = int(time.time()) + 1
+        created = (
+            await client.post(
+                "/api/v1/webinars",
+                json={
+                    "title": "T",
+                    "scope": "ends-soon",
+                    "audience": "example.org",
+                    "time": [end - 60, end],
+                    "tags": {"k": 1},
+                },
+            )
+        ).json()
+        await wait_for(lambda: len(receiver.received) == 1, seconds=10)
+        payload = verify(receiver.received[0])
+        assert payload["type"] == "webinar.stop"
+        assert payload["data"] == {
+            "id": created["class_id"],
+            "scope": "ends-soon",
+            "tags": {"k": 1},
+        }
+        await asyncio.sleep(0.5)
+        assert len(receiver.received) == 1  # once
+
+
+async def test_the_feed_is_for_the_tenant_backend(client: AsyncTestClient) -> None:
+    path = "/api/v1/audiences/example.org/events"
+    assert (await client.get(path)).status_code == 200
+    assert (await client.get(path, headers=auth(sub="student"))).status_code == 403
+    assert (await client.get(path, headers=auth(OTHER))).status_code == 404
+    assert (await client.get(path + "?after=-1")).status_code == 422
