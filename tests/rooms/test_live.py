@@ -209,3 +209,48 @@ async def test_two_processes_share_live_delivery_through_redis(
     finally:
         stop_server(a)
         stop_server(b)
+
+
+async def test_who_is_connected(server: str) -> None:
+    room = await make_room(server)
+    async with http(server) as client:
+        path = f"/api/v1/event_rooms/{room}/agents"
+        async with connect(live_url(server, room, STUDENT)), \
+                connect(live_url(server, room, token_for(sub="student-2"))):  # fmt: skip
+            await asyncio.sleep(0.3)
+            assert (await client.get(path)).json() == [
+                {"account_id": "student-1"},
+                {"account_id": "student-2"},
+            ]
+        await asyncio.sleep(0.3)
+        assert (await client.get(path)).json() == []
+
+
+async def test_a_slow_consumer_is_dropped_and_the_room_goes_on(server: str) -> None:
+    room = await make_room(server)
+    big = "x" * 60_000
+    count = 700
+    async with connect(live_url(server, room), max_queue=1) as slow, \
+            connect(live_url(server, room)) as fast:  # fmt: skip
+        await asyncio.sleep(0.3)
+
+        async def read_all() -> int:
+            got = 0
+            while got < count:
+                await next_event(fast)
+                got += 1
+            return got
+
+        reader = asyncio.create_task(read_all())
+        async with http(server) as client:
+            for i in range(count):
+                r = await client.post(
+                    f"/api/v1/event_rooms/{room}/events",
+                    json={"type": "big", "data": {"i": i, "pad": big}},
+                )
+                assert r.status_code == 201
+        assert await asyncio.wait_for(reader, 60) == count  # the reading client got them all
+        with pytest.raises(ConnectionClosed) as closed:  # the one that did not read is gone
+            while True:
+                await asyncio.wait_for(slow.recv(), 30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008

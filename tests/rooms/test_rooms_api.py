@@ -179,3 +179,23 @@ async def test_state_errors(client: AsyncTestClient, params: dict[str, Any]) -> 
     r = await room(client)
     got = await client.get(f"/api/v1/event_rooms/{r['id']}/state", params=params)
     assert got.status_code == 422 and got.json()["field"] == "sets"
+
+
+async def test_the_tenant_is_told_of_locked_types_and_bans(client: AsyncTestClient) -> None:
+    r = await room(client)
+    await client.post(
+        f"/api/v1/event_rooms/{r['id']}/locked_types", json={"locked_types": {"message": False}}
+    )
+    await client.patch(
+        f"/api/v1/event_rooms/{r['id']}/agents",
+        json={"account_id": "student-1", "value": True, "reason": "spam"},
+    )
+    feed = (await client.get("/api/v1/audiences/example.org/events")).json()["events"]
+    assert [e["type"] for e in feed] == ["room.update", "room.ban"]
+    assert feed[0]["data"]["locked_types"]["message"] is False
+    assert feed[1]["data"] == {
+        "room_id": r["id"],
+        "account_id": "student-1",
+        "value": True,
+        "reason": "spam",
+    }

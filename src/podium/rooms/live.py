@@ -34,6 +34,7 @@ from podium.rooms.schemas import Event
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 512  # frames queued for one subscriber before it is dropped
+PRESENCE_REFRESH = 15.0  # seconds between refreshes of this process's presence rows
 CLOSE_SLOW = 4008
 CLOSE_BANNED = 4003
 CATCH_UP_PAGE = 500
@@ -115,7 +116,8 @@ class Subscriber:
             waiting_on = coro.send(None)
         except StopIteration:
             return
-        except Exception:
+        except Exception as exc:
+            log.warning("live send to %s failed: %r", self.account_id, exc)
             self.drop(1011, "send failed")
             return
         self._writer = asyncio.ensure_future(self._finish(coro, waiting_on))
@@ -126,6 +128,9 @@ class Subscriber:
                 if waiting_on is None:
                     await asyncio.sleep(0)
                 else:
+                    # What a Task does with a yielded future before waiting on it: without
+                    # this, awaiting it here reads as a misuse and raises.
+                    waiting_on._asyncio_future_blocking = False
                     await waiting_on
                 try:
                     waiting_on = coro.send(None)
@@ -133,7 +138,8 @@ class Subscriber:
                     break
             while self._backlog and not self.closed:
                 await self._send(self._backlog.popleft())
-        except Exception:
+        except Exception as exc:
+            log.warning("live send to %s failed: %r", self.account_id, exc)
             coro.close()
             self.drop(1011, "send failed")
 
@@ -219,15 +225,37 @@ class Hub:
         self.db = db
         self.broker = broker
         self.rooms: dict[uuid.UUID, RoomFeed] = {}
+        self.node = uuid.uuid4().hex  # this process, in the presence table
+        self._presence: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.broker.start(self._on_message, self._on_reconnect)
+        self._presence = asyncio.create_task(self._refresh_presence())
 
     async def stop(self) -> None:
+        if self._presence is not None:
+            self._presence.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._presence
         await self.broker.stop()
         for feed in self.rooms.values():
             for subscriber in list(feed.subscribers):
                 subscriber.drop(1012, "server restarting")
+        with contextlib.suppress(Exception):
+            await self.db.execute(queries.NODE_GONE, self.node)
+
+    async def _refresh_presence(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_REFRESH)
+            try:
+                await self.db.execute(queries.AGENTS_SEEN, self.node)
+            except Exception as exc:
+                log.warning("presence refresh failed: %s", exc)
+
+    async def agents(self, room_id: uuid.UUID) -> list[str]:
+        """Accounts with a live socket on the room, in any process."""
+        rows = await self.db.fetch(queries.SELECT_AGENTS, room_id, PRESENCE_REFRESH * 3)
+        return [row["account_id"] for row in rows]
 
     def _on_message(self, channel: str, message: bytes) -> None:
         with contextlib.suppress(ValueError):
@@ -253,6 +281,7 @@ class Hub:
         assert feed.starting is not None
         await asyncio.shield(feed.starting)
         feed.subscribers.add(subscriber)
+        await self.db.execute(queries.AGENT_JOINED, room_id, subscriber.account_id, self.node)
         return feed
 
     async def _start(self, feed: RoomFeed) -> None:
@@ -267,13 +296,12 @@ class Hub:
         if feed is None:
             return
         feed.subscribers.discard(subscriber)
+        if not any(s.account_id == subscriber.account_id for s in feed.subscribers):
+            with contextlib.suppress(Exception):
+                await self.db.execute(queries.AGENT_LEFT, room_id, subscriber.account_id, self.node)
         if not feed.subscribers:
             del self.rooms[room_id]
             await self.broker.unsubscribe(channel_of(room_id))
-
-    def connected(self, room_id: uuid.UUID) -> list[str]:
-        feed = self.rooms.get(room_id)
-        return sorted({s.account_id for s in feed.subscribers}) if feed else []
 
 
 async def announce(

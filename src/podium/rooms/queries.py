@@ -111,3 +111,18 @@ SELECT {_EVENT_COLUMNS} FROM events
 WHERE room_id = $1 AND seq > $2 AND ($3::bigint IS NULL OR seq < $3)
 ORDER BY seq LIMIT $4
 """
+
+# Presence: who has a live socket on a room, per server process (`node`).
+AGENT_JOINED = """
+INSERT INTO room_agents (room_id, account_id, node) VALUES ($1, $2, $3)
+ON CONFLICT (room_id, account_id, node) DO UPDATE SET seen_at = now()
+"""
+AGENT_LEFT = "DELETE FROM room_agents WHERE room_id = $1 AND account_id = $2 AND node = $3"
+AGENTS_SEEN = "UPDATE room_agents SET seen_at = now() WHERE node = $1"
+NODE_GONE = "DELETE FROM room_agents WHERE node = $1"
+# A process refreshes its rows every PRESENCE_REFRESH seconds; older rows belong to one that died.
+SELECT_AGENTS = """
+SELECT DISTINCT account_id FROM room_agents
+WHERE room_id = $1 AND seen_at > now() - make_interval(secs => $2)
+ORDER BY account_id
+"""

@@ -133,6 +133,14 @@ class EventRoomRoutes(Controller):
         )  # fmt: skip
         return {}
 
+    @get("/agents", summary="Who is connected to the room's live socket")
+    async def connected(
+        self, room_id: FromPath[str], principal: Caller, state: State
+    ) -> list[dict[str, str]]:
+        room = parse_id(room_id, "room_id")
+        await service.read_room(database(state), principal, room)
+        return [{"account_id": a} for a in await live_hub(state).agents(room)]
+
     @get("/bans", summary="Who is banned from the room")
     async def bans(self, room_id: FromPath[str], principal: Caller, state: State) -> list[Ban]:
         return await service.list_bans(database(state), principal, parse_id(room_id, "room_id"))

@@ -153,13 +153,16 @@ async def store_claimed(
 async def set_locked_types(
     db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
 ) -> Room:
+    """Merge into the room's locked types; subscribers and the tenant (`room.update`) are told."""
     authorize(principal, Action.UPDATE_CLASS)
-    row = await db.fetchrow(
-        queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
-    )
-    if row is None:
-        raise _room_not_found(room_id)
-    room = _room(row)
+    async with db.transaction() as conn:
+        row = await conn.fetchrow(
+            queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
+        )
+        if row is None:
+            raise _room_not_found(room_id)
+        room = _room(row)
+        await notify(conn, principal.audience, "room.update", room)
     await hub.publish(room_id, room_message(room_frame(room)))
     return room
 
@@ -167,14 +170,22 @@ async def set_locked_types(
 async def set_ban(
     db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, data: AgentUpdate
 ) -> None:
-    """Ban (the account's live sockets in the room close at once, in every process) or unban."""
+    """Ban (the account's live sockets in the room close at once, in every process) or unban;
+    the tenant is told (`room.ban`)."""
     authorize(principal, Action.UPDATE_CLASS)
     await read_room(db, principal, room_id)
+    async with db.transaction() as conn:
+        if data.value:
+            await conn.execute(
+                queries.BAN, room_id, data.account_id, data.reason, principal.account_id
+            )
+        else:
+            await conn.execute(queries.UNBAN, room_id, data.account_id)
+        await notify(conn, principal.audience, "room.ban",
+                     {"room_id": room_id, "account_id": data.account_id, "value": data.value,
+                      "reason": data.reason})  # fmt: skip
     if data.value:
-        await db.execute(queries.BAN, room_id, data.account_id, data.reason, principal.account_id)
         await hub.publish(room_id, ban_message(data.account_id))
-    else:
-        await db.execute(queries.UNBAN, room_id, data.account_id)
 
 
 async def list_bans(db: Database, principal: Principal, room_id: uuid.UUID) -> list[Ban]:

@@ -1,0 +1,74 @@
+"""The subscriber's delivery: sends at once when it can, queues in order when the socket is
+paused, and drops a consumer that falls too far behind; resume skips what was sent."""
+
+from __future__ import annotations
+
+import asyncio
+
+from podium.rooms.live import CLOSE_SLOW, MAX_BACKLOG, Subscriber
+
+
+class Socket:
+    """Stands in for the ASGI send: pauses like a transport whose peer stopped reading."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.closed: tuple[int, str] | None = None
+
+    async def send(self, text: str) -> None:
+        await self.writable.wait()
+        self.sent.append(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def subscriber(socket: Socket) -> Subscriber:
+    s = Subscriber("a", socket.send, socket.close)
+    s.caught_up()
+    return s
+
+
+async def test_sends_at_once_when_the_socket_takes_it() -> None:
+    socket = Socket()
+    s = subscriber(socket)
+    s.deliver(1, "one")
+    assert socket.sent == ["one"]  # no task, no await: written during deliver()
+
+
+async def test_a_paused_socket_gets_everything_in_order_later() -> None:
+    socket = Socket()
+    s = subscriber(socket)
+    socket.writable.clear()
+    for i in range(1, 6):
+        s.deliver(i, f"f{i}")
+    assert socket.sent == []
+    socket.writable.set()
+    await asyncio.sleep(0.01)
+    assert socket.sent == ["f1", "f2", "f3", "f4", "f5"]
+    s.deliver(6, "f6")
+    assert socket.sent[-1] == "f6"
+
+
+async def test_a_consumer_too_far_behind_is_dropped() -> None:
+    socket = Socket()
+    s = subscriber(socket)
+    socket.writable.clear()
+    for i in range(1, MAX_BACKLOG + 3):
+        s.deliver(i, f"f{i}")
+    await asyncio.sleep(0.01)
+    assert s.closed and socket.closed is not None and socket.closed[0] == CLOSE_SLOW
+
+
+async def test_duplicates_and_held_frames_on_resume() -> None:
+    socket = Socket()
+    s = Subscriber("a", socket.send, socket.close)
+    s.deliver(3, "f3")  # arrives while catching up: held
+    s.deliver(None, "live-only")
+    s.last_seq = 3  # the catch-up from the database went up to 3
+    s.caught_up()
+    s.deliver(3, "f3 again")
+    s.deliver(4, "f4")
+    assert socket.sent == ["live-only", "f4"]
