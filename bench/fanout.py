@@ -34,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.http import OTHER_CPU, SERVER_CPU, TENANT, pin, reset_database
+from bench.http import OTHER_CPU, SERVER_CPU, TENANT, pin, reset_database, start
 from podium.auth import tokens
 from podium.auth.service import tenant_from_config
 from podium.db import migrate
@@ -116,20 +116,20 @@ class Subscriber(asyncio.Protocol):
 async def connect_all(host: str, port: int, path: str, n: int, stats: Stats) -> list[Subscriber]:
     loop = asyncio.get_running_loop()
     subs: list[Subscriber] = []
-    for start in range(0, n, 250):
+    for first in range(0, n, 250):
         batch = []
-        for i in range(start, min(n, start + 250)):
+        for i in range(first, min(n, first + 250)):
             sub = Subscriber(f"{host}:{port}", path, stats, sample=i < SAMPLED)
             batch.append(loop.create_connection(lambda s=sub: s, host, port))  # type: ignore[misc]
             subs.append(sub)
         await asyncio.gather(*batch)
-        await asyncio.gather(*(s.upgraded for s in subs[start : start + 250]))
+        await asyncio.gather(*(s.upgraded for s in subs[first : first + 250]))
     return subs
 
 
 async def measure(
     host: str, port: int, path: str, n: int, rate: float, seconds: float, publish_url: str,
-    publish_body: object, headers: dict[str, str],
+    publish_body: object, headers: dict[str, str], grace: float = 2.0,
 ) -> dict[str, float]:  # fmt: skip
     stats = Stats()
     subs = await connect_all(host, port, path, n, stats)
@@ -145,7 +145,7 @@ async def measure(
             sent += 1
             next_at = started + sent / rate
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        await asyncio.sleep(2.0)  # let the last ones arrive
+        await asyncio.sleep(grace)  # let the last ones arrive
         stats.counting = False
     for s in subs:
         if s.transport is not None:
@@ -157,21 +157,6 @@ async def measure(
         "p50_ms": statistics.median(lat),
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
     }
-
-
-def start(cmd: list[str], env: dict[str, str], ready: str, stack: ExitStack, cpu: set[int]) -> None:
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    stack.callback(lambda: (proc.terminate(), proc.wait(timeout=30)))
-    pin(proc.pid, cpu)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(ready, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{ready} did not come up")
 
 
 def podium(port: int, url: str, broker: str, stack: ExitStack, cpu: set[int]) -> None:
@@ -190,6 +175,12 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--rate", type=float, default=10.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--grace",
+        type=float,
+        default=2.0,
+        help="seconds after the last POST in which frames still count",
+    )
     args = parser.parse_args()
     token = tokens.mint(tenant_from_config(TENANT), "service", 3600)
     auth = {"Authorization": f"Bearer {token}"}
@@ -222,7 +213,7 @@ def main() -> None:
                 results.append((n, "limit: bare broadcast loop", asyncio.run(measure(
                     "127.0.0.1", port, "/ws", n, args.rate, args.seconds,
                     f"http://127.0.0.1:{port}/publish",
-                    {"message": "event", "event": event}, {}))))  # fmt: skip
+                    {"message": "event", "event": event}, {}, args.grace))))  # fmt: skip
             with ExitStack() as stack:
                 port = free_port()
                 podium(port, url, "memory://", stack, SERVER_CPU)
@@ -231,7 +222,7 @@ def main() -> None:
                 results.append((n, "Podium, 1 process", asyncio.run(measure(
                     "127.0.0.1", port, path, n, args.rate, args.seconds,
                     f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
-                    auth))))  # fmt: skip
+                    auth, args.grace))))  # fmt: skip
             if shutil.which("redis-server"):
                 with ExitStack() as stack:
                     redis_port = free_port()
@@ -251,7 +242,7 @@ def main() -> None:
                                     asyncio.run(measure(
                         "127.0.0.1", b, path, n, args.rate, args.seconds,
                         f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events", event,
-                        auth))))  # fmt: skip
+                        auth, args.grace))))  # fmt: skip
 
     print(
         f"\nOne room, a publisher at {args.rate:g} events/s for {args.seconds:g} s; "

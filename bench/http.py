@@ -76,7 +76,11 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def start(cmd: list[str], env: dict[str, str], ready: str, stack: ExitStack) -> None:
+def start(
+    cmd: list[str], env: dict[str, str], ready: str, stack: ExitStack,
+    cpu: set[int] = SERVER_CPU,
+) -> None:  # fmt: skip
+    """Start a server process (stopped when `stack` closes), pinned to `cpu`, and wait for it."""
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **env},
@@ -85,7 +89,7 @@ def start(cmd: list[str], env: dict[str, str], ready: str, stack: ExitStack) -> 
         stderr=subprocess.DEVNULL,
     )
     stack.callback(lambda: (proc.terminate(), proc.wait(timeout=30)))
-    pin(proc.pid, SERVER_CPU)
+    pin(proc.pid, cpu)
     wait_ready(ready, proc)
 
 
