@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import OTHER, auth
@@ -72,3 +73,73 @@ async def test_errors_and_tenancy(client: AsyncTestClient) -> None:
         r = await client.get(base, params=bad)
         assert r.status_code == 422, bad
         assert r.json()["field"] == next(iter(bad))
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("by_time", [False, True])
+async def test_a_deep_cursor_walks_an_index(
+    client: AsyncTestClient, database_url: str, forward: bool, by_time: bool
+) -> None:
+    """The cost of a page does not grow with the depth of the cursor: the plan reads an index
+    in order and stops at the limit (no sort, no scan of the room)."""
+    import json
+
+    import asyncpg
+
+    from podium.rooms import queries
+
+    room = uuid.UUID(await room_with_events(client, 0))
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """
+            INSERT INTO events (id, room_id, seq, type, set, data, occurred_at, created_by,
+                                created_at)
+            SELECT gen_random_uuid(), $1, n, 'm', 'm', '{}', n, 'x',
+                   now() - interval '1 hour' + n * interval '1 millisecond'
+            FROM generate_series(1, 3000) n""",
+            room,
+        )
+        await conn.execute("ANALYZE events")
+        deep_seq = 2900 if forward else 100
+        deep_ms = await conn.fetchval(
+            "SELECT floor(extract(epoch FROM created_at) * 1000)::bigint FROM events "
+            "WHERE room_id = $1 AND seq = $2",
+            room,
+            deep_seq,
+        )
+        sql = queries.list_events(forward, by_time)
+        args = (
+            room,
+            None,
+            None,
+            None,
+            None,
+            None if by_time else deep_seq,
+            deep_ms if by_time else None,
+            50,
+        )
+        plan = json.dumps(json.loads(await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args)))
+        rows = await conn.fetch(sql, *args)
+    finally:
+        await conn.close()
+    assert "Index" in plan and '"Sort"' not in plan and "Seq Scan" not in plan, plan
+    assert len(rows) == 50
+    assert rows[0]["seq"] == (deep_seq + 1 if forward else deep_seq - 1)
+
+
+async def test_paging_by_the_time_cursor_visits_each_millisecond_once(
+    client: AsyncTestClient,
+) -> None:
+    room = await room_with_events(client, 6)
+    events = (await client.get(f"/api/v1/event_rooms/{room}/events")).json()
+    first = events[0]
+    later = (
+        await client.get(
+            f"/api/v1/event_rooms/{room}/events", params={"last_created_at": first["created_at"]}
+        )
+    ).json()
+    assert all(e["created_at"] > first["created_at"] for e in later)
+    assert {e["seq"] for e in later} | {
+        e["seq"] for e in events if e["created_at"] == first["created_at"]
+    } == set(range(1, 7))

@@ -21,7 +21,7 @@ SELECT $2, r.id, r.last_seq, $3, $4, $5, $6, $7, $8,
        (extract(epoch FROM (clock_timestamp() - r.opened_at)) * 1000000000)::bigint, $9
 FROM r
 RETURNING id, room_id, seq, type, set, label, attribute, data, removed, occurred_at, created_by,
-          (extract(epoch FROM created_at) * 1000)::bigint AS created_at
+          floor(extract(epoch FROM created_at) * 1000)::bigint AS created_at
 """
 
 _ROOM_COLUMNS = """id, audience, class_id, class_id AS classroom_id,
@@ -61,19 +61,35 @@ ON CONFLICT (room_id, account_id) DO UPDATE SET reason = EXCLUDED.reason
 UNBAN = "DELETE FROM room_bans WHERE room_id = $1 AND account_id = $2"
 
 SELECT_BANS = """
-SELECT account_id, reason, banned_by, (extract(epoch FROM created_at) * 1000)::bigint AS created_at
+SELECT account_id, reason, banned_by,
+       floor(extract(epoch FROM created_at) * 1000)::bigint AS created_at
 FROM room_bans WHERE room_id = $1 ORDER BY created_at, account_id
 """
 
 _EVENT_COLUMNS = """id, room_id, seq, type, set, label, attribute, data, removed, occurred_at,
-    created_by, (extract(epoch FROM created_at) * 1000)::bigint AS created_at"""
+    created_by, floor(extract(epoch FROM created_at) * 1000)::bigint AS created_at"""
 
 
-def list_events(forward: bool) -> str:
-    """Events of room $1 in sequence order, filtered by $2 type, $3 set, $4 label, $5 attribute
-    (NULL = any), after (forward) or before (backward) the cursor $6 (a sequence number) or $7
-    (unix ms of `created_at`), at most $8. The (room_id, …, seq) indexes serve each filter."""
-    seq_cmp, time_cmp, order = (">", ">", "ASC") if forward else ("<", "<", "DESC")
+def list_events(forward: bool, by_time: bool) -> str:
+    """Events of room $1 in the room's order, filtered by $2 type, $3 set, $4 label, $5
+    attribute (NULL = any), after (forward) or before (backward) the cursor: $6 a sequence
+    number, or $7 unix ms of `created_at` (`by_time`); at most $8. Each cursor walks an index
+    (room_id, …, seq) or (room_id, created_at, seq), so a deep page costs what the first does."""
+    cmp, order = (">", "ASC") if forward else ("<", "DESC")
+    # The time cursor is whole milliseconds (created_at is shown truncated to them): "after"
+    # starts at the next millisecond, "before" ends before the cursor's own.
+    after_or_before = (
+        "events.created_at >= to_timestamp(($7::bigint + 1) / 1000.0)"
+        if forward
+        else "events.created_at < to_timestamp($7::bigint / 1000.0)"
+    )
+    cursor = (
+        f"{after_or_before} AND $6::bigint IS NULL"
+        if by_time
+        else f"($6::bigint IS NULL OR seq {cmp} $6) AND $7::bigint IS NULL"
+    )
+    # `events.` names the column: bare `created_at` would be the output alias (milliseconds).
+    ordering = f"events.created_at {order}, seq {order}" if by_time else f"seq {order}"
     return f"""
 SELECT {_EVENT_COLUMNS} FROM events
 WHERE room_id = $1
@@ -81,9 +97,8 @@ WHERE room_id = $1
   AND ($3::text IS NULL OR set = $3)
   AND ($4::text IS NULL OR label = $4)
   AND ($5::text IS NULL OR attribute = $5)
-  AND ($6::bigint IS NULL OR seq {seq_cmp} $6)
-  AND ($7::bigint IS NULL OR created_at {time_cmp} to_timestamp($7 / 1000.0))
-ORDER BY seq {order}
+  AND {cursor}
+ORDER BY {ordering}
 LIMIT $8
 """
 

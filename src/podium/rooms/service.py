@@ -214,9 +214,10 @@ async def list_events(
     limit: int = MAX_PAGE,
 ) -> list[Event]:
     await room_audience(db, room_id, principal)
+    by_time = last_created_at is not None and last_seq is None  # the exact cursor wins
     rows = await db.fetch(
-        queries.list_events(forward), room_id, type, set, label, attribute, last_seq,
-        last_created_at, limit,
+        queries.list_events(forward, by_time), room_id, type, set, label, attribute, last_seq,
+        last_created_at if by_time else None, limit,
     )  # fmt: skip
     return [Event(**dict(row)) for row in rows]
 
