@@ -254,3 +254,28 @@ async def test_a_slow_consumer_is_dropped_and_the_room_goes_on(server: str) -> N
             while True:
                 await asyncio.wait_for(slow.recv(), 30)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4008
+
+
+async def test_an_event_posted_while_a_subscriber_joins_reaches_it(
+    server: str, database_url: str
+) -> None:
+    """A subscriber is registered before its join finishes (it records its presence in the
+    database); an event delivered in between is held for it and sent, not skipped."""
+    import asyncpg
+
+    room = await make_room(server)
+    async with connect(live_url(server, room)) as first:
+        await asyncio.sleep(0.3)  # the room's feed is running
+        blocker = await asyncpg.connect(database_url)
+        try:
+            tx = blocker.transaction()
+            await tx.start()
+            await blocker.execute("LOCK TABLE room_agents IN EXCLUSIVE MODE")
+            async with connect(live_url(server, room, STUDENT)) as joining:
+                await asyncio.sleep(0.3)  # its join waits on the lock, registered already
+                await post_events(server, room, range(1))
+                assert (await next_event(first))["seq"] == 1
+                await tx.rollback()  # the join completes
+                assert (await next_event(joining))["seq"] == 1
+        finally:
+            await blocker.close()

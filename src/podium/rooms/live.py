@@ -280,6 +280,9 @@ class Hub:
             feed.starting = asyncio.ensure_future(self._start(feed))
         assert feed.starting is not None
         await asyncio.shield(feed.starting)
+        # Where a subscriber that asked for no history starts: exactly here, before any frame
+        # can be held for it (a resuming one overwrites it with what it read from the database).
+        subscriber.last_seq = feed.last_seq
         feed.subscribers.add(subscriber)
         await self.db.execute(queries.AGENT_JOINED, room_id, subscriber.account_id, self.node)
         return feed

@@ -87,11 +87,9 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         await socket.close(code, reason)
 
     subscriber = Subscriber(principal.account_id, send, close)
-    feed = await state.hub.join(room, subscriber)
+    await state.hub.join(room, subscriber)
     try:
-        if after is None:
-            subscriber.last_seq = feed.last_seq
-        else:
+        if after is not None:
             subscriber.last_seq = await _catch_up(state.db, socket, room, after)
         subscriber.caught_up()
         await _receive_posts(socket, state, principal, room)
