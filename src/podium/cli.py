@@ -141,8 +141,8 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             http="httptools",
             ws="websockets-sansio",
             ws_per_message_deflate=False,  # one encoded frame serves every subscriber
-            ws_ping_interval=20.0,  # dead peers: no pong within 20 s closes the socket
-            ws_ping_timeout=20.0,
+            ws_ping_interval=settings.ws_ping_seconds,  # dead peers: no pong in time closes
+            ws_ping_timeout=settings.ws_ping_seconds,
             log_level=settings.log_level,
             access_log=False,
             server_header=False,

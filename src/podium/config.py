@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     # retry delay (doubling up to an hour).
     jobs_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # WebSocket heartbeat: a ping this often; a peer that does not answer within as long is
+    # closed (dead networks, sleeping laptops).
+    ws_ping_seconds: float = Field(default=20.0, gt=0, le=600)
     # TURN servers offered to clients (JSON list of host names); a read names one at random.
     turn_hosts: list[str] = Field(default_factory=list)
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -279,3 +279,38 @@ async def test_an_event_posted_while_a_subscriber_joins_reaches_it(
                 assert (await next_event(joining))["seq"] == 1
         finally:
             await blocker.close()
+
+
+async def test_a_dead_peer_is_found_by_the_heartbeat(database_url: str) -> None:
+    """A client that completes the handshake but never answers pings is closed, and leaves."""
+    import base64
+    import os
+
+    port = free_port()
+    proc = start_server(database_url, port, {"PODIUM_WS_PING_SECONDS": "0.5"})
+    try:
+        base = f"127.0.0.1:{port}"
+        room = await make_room(base)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET /api/v1/event_rooms/{room}/live?access_token={STUDENT} HTTP/1.1\r\n"
+                f"Host: {base}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+        async with http(base) as client:
+            await asyncio.sleep(0.3)
+            agents = f"/api/v1/event_rooms/{room}/agents"
+            assert (await client.get(agents)).json() == [{"account_id": "student-1"}]
+            # Read (pings included) but never answer: the server must give up on us.
+            async with asyncio.timeout(10):
+                while await reader.read(4096):
+                    pass
+            await asyncio.sleep(0.3)
+            assert (await client.get(agents)).json() == []
+        writer.close()
+    finally:
+        stop_server(proc)

@@ -8,7 +8,7 @@ gets `{"message": "reply", "ref": "...", "event": {...}}` or `{..., "error": <pr
 
 Close codes: 4401 not authenticated, 4404 no such room, 4003 banned, 4008 too slow to keep up,
 4422 a bad query parameter, 1012 server restarting. Dead peers are found by the server's
-WebSocket pings (uvicorn: every 20 s, 20 s to answer).
+WebSocket pings (uvicorn: every PODIUM_WS_PING_SECONDS, 20 s, as long to answer).
 """
 
 from __future__ import annotations
