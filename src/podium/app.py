@@ -18,6 +18,7 @@ from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
+from podium.conference.service import MediaPool
 from podium.config import Settings
 from podium.db import Database
 from podium.dependencies import PROVIDERS, database
@@ -52,6 +53,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     db = Database(database_url, size=settings.db_pool_size)
     tenants = TenantDirectory(db)
     hub = Hub(db, broker_for(settings.broker_url))
+    pool = MediaPool(settings.janus_urls)
     jobs = JobRunner(
         db, poll_seconds=settings.jobs_poll_seconds,
         retry_base=settings.webhook_retry_base_seconds,
@@ -74,6 +76,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         finally:
             await jobs.stop()
             await hub.stop()
+            await pool.close()
             await db.close()
 
     openapi = OpenAPIConfig(
@@ -115,5 +118,6 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     app.state.db = db
     app.state.tenants = tenants
     app.state.hub = hub
+    app.state.pool = pool
     app.state.settings = settings
     return app

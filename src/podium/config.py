@@ -31,6 +31,17 @@ class TenantConfig(BaseModel):
     webhook_secret: str | None = None
 
 
+class JanusServerConfig(BaseModel):
+    """One Janus server of the media pool."""
+
+    id: str = Field(min_length=1, max_length=100)
+    url: str  # its HTTP API as browsers reach it, e.g. https://janus-1.example.org/janus
+    admin_url: str  # its admin API as Podium reaches it, e.g. http://10.0.0.5:7088/admin
+    admin_secret: str = Field(min_length=8)
+    room_key: str = Field(min_length=8)  # the videoroom plugin's admin_key
+    capacity: int = Field(default=100, ge=1)  # participant slots this server takes
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
@@ -48,6 +59,8 @@ class Settings(BaseSettings):
     # Request bodies above this answer 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     tenants: list[TenantConfig] = Field(default_factory=list)
+    # The Janus media pool (JSON list); empty: classes get backend `none`.
+    janus_urls: list[JanusServerConfig] = Field(default_factory=list)
     # Live fan-out between processes: memory:// (one process) or redis://host:port/db.
     broker_url: str = "memory://"
     # Durable jobs (webhooks): how often an idle process looks for due work, and the first

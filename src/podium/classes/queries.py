@@ -103,8 +103,9 @@ WITH c AS (
     INSERT INTO event_rooms (id, class_id, audience, preserve_history, locked_types, tags)
     SELECT event_room_id, id, audience, preserve_history, $16, tags FROM c
 ), r AS (
-    INSERT INTO conference_rooms (id, class_id, audience, backend, reserve, starts_at, ends_at)
-    SELECT conference_room_id, id, audience, $17, reserve, starts_at, ends_at FROM c
+    INSERT INTO conference_rooms (id, class_id, audience, backend, reserve, starts_at, ends_at,
+                                  janus_server, janus_secret)
+    SELECT conference_room_id, id, audience, $17, reserve, starts_at, ends_at, $18, $19 FROM c
 )
 SELECT id FROM c
 """

@@ -94,7 +94,7 @@ def class_routes(kind: Kind) -> type[Controller]:
                 principal,
                 kind,
                 strict(data, shape),
-                janus_configured=False,
+                pool=state.pool,
                 idempotency=idem,
             )
             headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}

@@ -15,7 +15,7 @@ from podium.auth.policy import Action, authorize
 from podium.classes import queries
 from podium.classes.models import Kind, Status, check_time, locked_types, status_of
 from podium.classes.schemas import ClassCreate, ClassRead, ClassRecreate, ClassUpdate, RealTime
-from podium.conference.service import choose_backend
+from podium.conference.service import JanusRoom, MediaPool, choose_backend
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome, run_once
@@ -84,14 +84,37 @@ def _read_from_row(row: asyncpg.Record, now: float, turn_hosts: tuple[str, ...])
     )
 
 
-async def _insert(ex: Executor, kind: Kind, data: ClassCreate, backend: str) -> ClassRead:
-    class_id, event_room_id, conference_room_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+async def _provision_and_insert(
+    ex: Executor, db: Database, pool: MediaPool, kind: Kind, data: ClassCreate, backend: str
+) -> ClassRead:
+    """Create the media room first (outside the database), then store the class with both
+    rooms in one statement; when storing fails, the media room is destroyed again. (A crash
+    in between leaves a Janus room no class names: the pool's sweep removes those.)"""
+    conference_room_id = uuid.uuid4()
+    janus = None
+    if backend == "janus":
+        janus = await pool.create_room(
+            db, conference_room_id, kind.value, data.reserve, data.title or data.scope
+        )
+    try:
+        return await _insert(ex, kind, data, backend, conference_room_id, janus)
+    except BaseException:
+        if janus is not None:
+            await pool.destroy_room(janus, conference_room_id)
+        raise
+
+
+async def _insert(
+    ex: Executor, kind: Kind, data: ClassCreate, backend: str, conference_room_id: uuid.UUID,
+    janus: JanusRoom | None,
+) -> ClassRead:  # fmt: skip
+    class_id, event_room_id = uuid.uuid4(), uuid.uuid4()
     start, end = data.time or (None, None)
     inserted = await ex.fetchval(
         queries.INSERT_CLASS, class_id, kind.value, data.audience, data.scope, data.title,
         start, end, data.tags, data.properties, data.preserve_history, data.reserve, data.host,
         data.locked_chat, event_room_id, conference_room_id, locked_types(data.locked_chat),
-        backend,
+        backend, janus.server if janus else None, janus.secret if janus else None,
     )  # fmt: skip
     if inserted is None:
         existing = await ex.fetchrow(queries.SELECT_ID_BY_SCOPE, data.audience, data.scope)
@@ -130,7 +153,7 @@ async def create_class(
     kind: Kind,
     data: ClassCreate,
     *,
-    janus_configured: bool,
+    pool: MediaPool,
     idempotency: tuple[str, str] | None = None,
 ) -> Outcome:
     """Create the class with its event room and conference room, all or nothing.
@@ -139,13 +162,13 @@ async def create_class(
     """
     authorize(principal, Action.CREATE_CLASS, data.audience)
     check_time(data.time)
-    backend = choose_backend(data.backend, janus_configured)
+    backend = choose_backend(data.backend, pool.configured)
     if idempotency is None:
-        return Outcome(201, await _insert(db, kind, data, backend), replayed=False)
+        created = await _provision_and_insert(db, db, pool, kind, data, backend)
+        return Outcome(201, created, replayed=False)
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        created = await _insert(conn, kind, data, backend)
-        return 201, created
+        return 201, await _provision_and_insert(conn, db, pool, kind, data, backend)
 
     key, print_ = idempotency
     return await run_once(db, data.audience, key, print_, work)

@@ -1,0 +1,100 @@
+"""Janus WebRTC gateway: its videoroom plugin, driven through the admin API.
+
+The admin API's `message_plugin` runs videoroom requests with no session at all, so Podium keeps
+no sessions alive and a Janus restart costs it nothing but the rooms (which it re-creates). Janus
+types stay in this module. Every reply is HTTP 200; errors are in the body (notes/janus.md).
+Room ids are strings (the videoroom runs with `string_ids = true`): a room's id on Janus is its
+conference room's id in Podium.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+
+TIMEOUT_SECONDS = 5.0
+
+# Videoroom error codes (notes/janus.md).
+NO_SUCH_ROOM = 426
+ROOM_EXISTS = 427
+
+
+class JanusUnavailable(Exception):
+    """Janus did not answer (down, unreachable, timed out)."""
+
+
+class JanusError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"Janus error {code}: {message}")
+        self.code = code
+
+
+class JanusClient:
+    def __init__(
+        self, url: str, admin_url: str, admin_secret: str, room_key: str,
+        client: httpx.AsyncClient,
+    ) -> None:  # fmt: skip
+        self.url = url.rstrip("/")
+        self.admin_url = admin_url.rstrip("/")
+        self.admin_secret = admin_secret
+        self.room_key = room_key
+        self._client = client
+
+    async def videoroom(self, request: dict[str, Any]) -> dict[str, Any]:
+        body = {
+            "janus": "message_plugin",
+            "transaction": secrets.token_hex(8),
+            "admin_secret": self.admin_secret,
+            "plugin": "janus.plugin.videoroom",
+            "request": request,
+        }
+        try:
+            response = await self._client.post(self.admin_url, json=body, timeout=TIMEOUT_SECONDS)
+            reply = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise JanusUnavailable(f"{self.admin_url}: {type(exc).__name__}: {exc}") from None
+        if reply.get("janus") == "error":
+            error = reply.get("error", {})
+            raise JanusError(int(error.get("code", 0)), str(error.get("reason", "error")))
+        data: dict[str, Any] = reply.get("response", {})
+        if "error_code" in data:
+            raise JanusError(int(data["error_code"]), str(data.get("error", "error")))
+        return data
+
+    async def info(self) -> dict[str, Any]:
+        try:
+            response = await self._client.get(f"{self.url}/info", timeout=TIMEOUT_SECONDS)
+            info: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise JanusUnavailable(f"{self.url}: {type(exc).__name__}: {exc}") from None
+        return info
+
+    async def create_room(
+        self, room: str, *, secret: str, publishers: int, description: str, record: bool,
+        allowed: list[str] | None = None,
+    ) -> None:  # fmt: skip
+        request: dict[str, Any] = {
+            "request": "create", "room": room, "admin_key": self.room_key, "secret": secret,
+            "publishers": publishers, "description": description[:100], "record": record,
+            "is_private": True, "permanent": False,
+        }  # fmt: skip
+        if allowed is not None:
+            request["allowed"] = allowed
+        await self.videoroom(request)
+
+    async def destroy_room(self, room: str, secret: str) -> None:
+        """Destroy the room; one that is already gone is not an error."""
+        try:
+            await self.videoroom({"request": "destroy", "room": room, "secret": secret})
+        except JanusError as exc:
+            if exc.code != NO_SUCH_ROOM:
+                raise
+
+    async def exists(self, room: str) -> bool:
+        return bool((await self.videoroom({"request": "exists", "room": room})).get("exists"))
+
+    async def rooms(self) -> list[str]:
+        listed = await self.videoroom({"request": "list", "admin_key": self.room_key})
+        return [str(r["room"]) for r in listed.get("list", [])]

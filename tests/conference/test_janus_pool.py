@@ -1,0 +1,118 @@
+"""Conference rooms on real Janus servers (Debian package `janus`) started by the tests."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from podium.app import create_app
+from podium.config import JanusServerConfig, Settings
+from tests.conftest import OTHER, TENANT, JanusServer, auth
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("janus") is None, reason="janus is not installed (Debian: apt-get install janus)"
+)
+
+
+@pytest.fixture
+def janus() -> Iterator[JanusServer]:
+    server = JanusServer("j1", capacity=50)
+    server.start()
+    yield server
+    server.stop()
+
+
+async def client_for(database_url: str, *servers: JanusServer) -> AsyncIterator[AsyncTestClient]:
+    settings = Settings(  # type: ignore[call-arg]
+        tenants=[TENANT, OTHER], _env_file=None,
+        janus_urls=[JanusServerConfig(**s.config()) for s in servers],  # type: ignore[arg-type]
+    )  # fmt: skip
+    async with AsyncTestClient(create_app(settings, database_url)) as c:
+        c.headers.update(auth())
+        yield c
+
+
+def minigroup(scope: str, reserve: int | None = None, **extra: Any) -> dict[str, Any]:
+    return {"scope": scope, "audience": "example.org", "host": "t", "reserve": reserve, **extra}
+
+
+async def conference_row(database_url: str, room_id: str) -> asyncpg.Record:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT * FROM conference_rooms WHERE id = $1", uuid.UUID(room_id)
+        )
+    finally:
+        await conn.close()
+    assert row is not None
+    return row
+
+
+async def test_with_a_pool_classes_get_a_janus_room(database_url: str, janus: JanusServer) -> None:
+    async for client in client_for(database_url, janus):
+        r = await client.post("/api/v1/minigroups", json=minigroup("j-1", 4))
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert body["backend"] == "janus"
+        room = body["real_time"]["conference_room_id"]
+        assert room in janus.rooms()
+        row = await conference_row(database_url, room)
+        assert row["janus_server"] == "j1" and row["janus_secret"]
+        assert row["janus_secret"] not in r.text  # never shown
+        # `none` may still be asked for explicitly.
+        r = await client.post("/api/v1/minigroups", json=minigroup("j-2", backend="none"))
+        assert r.json()["backend"] == "none"
+
+
+async def test_janus_down_is_503_and_nothing_is_made(database_url: str, janus: JanusServer) -> None:
+    janus.stop()
+    async for client in client_for(database_url, janus):
+        r = await client.post(
+            "/api/v1/webinars", json={"title": "T", "scope": "down", "audience": "example.org"}
+        )
+        assert r.status_code == 503 and r.json()["type"] == "/problems/media_server_unavailable"
+        assert (await client.get("/api/v1/audiences/example.org/webinars/down")).status_code == 404
+        janus.start()
+        r = await client.post(
+            "/api/v1/webinars", json={"title": "T", "scope": "down", "audience": "example.org"}
+        )
+        assert r.status_code == 201  # the scope was left free
+
+
+async def test_placement_across_two_servers(database_url: str) -> None:
+    small, big = JanusServer("a-small", capacity=10), JanusServer("b-big", capacity=30)
+    small.start()
+    big.start()
+    try:
+        async for client in client_for(database_url, small, big):
+            placed = []
+            for i, reserve in enumerate([20, 5, 8]):
+                r = await client.post("/api/v1/minigroups", json=minigroup(f"p{i}", reserve))
+                assert r.status_code == 201, r.text
+                room = r.json()["real_time"]["conference_room_id"]
+                placed.append("big" if room in big.rooms() else "small")
+            # 20 fits only on big; 5 fits both, big is fuller; 8 fits only small (big has 5).
+            assert placed == ["big", "big", "small"]
+            r = await client.post("/api/v1/minigroups", json=minigroup("p-full", 9))
+            assert r.status_code == 503 and r.json()["type"] == "/problems/capacity_exceeded"
+            assert r.json()["field"] == "reserve"
+    finally:
+        small.stop()
+        big.stop()
+
+
+async def test_a_failed_store_destroys_the_janus_room(
+    database_url: str, janus: JanusServer
+) -> None:
+    async for client in client_for(database_url, janus):
+        assert (await client.post("/api/v1/minigroups", json=minigroup("dup"))).status_code == 201
+        before = set(janus.rooms())
+        r = await client.post("/api/v1/minigroups", json=minigroup("dup"))
+        assert r.status_code == 409
+        assert set(janus.rooms()) == before  # the room made for the refused class is gone
