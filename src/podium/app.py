@@ -52,11 +52,12 @@ async def readyz(state: State) -> dict[str, str]:
 def create_app(settings: Settings, database_url: str) -> Litestar:
     db = Database(database_url, size=settings.db_pool_size)
     tenants = TenantDirectory(db)
-    hub = Hub(db, broker_for(settings.broker_url))
     pool = MediaPool(settings.janus_urls)
+    hub = Hub(db, broker_for(settings.broker_url))
     jobs = JobRunner(
-        db, poll_seconds=settings.jobs_poll_seconds,
+        db, pool, poll_seconds=settings.jobs_poll_seconds,
         retry_base=settings.webhook_retry_base_seconds,
+        media_check_seconds=settings.janus_check_seconds,
     )  # fmt: skip
 
     @asynccontextmanager

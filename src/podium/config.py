@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     tenants: list[TenantConfig] = Field(default_factory=list)
     # The Janus media pool (JSON list); empty: classes get backend `none`.
     janus_urls: list[JanusServerConfig] = Field(default_factory=list)
+    # How often the pool is checked against the database (rooms a restarted Janus lost are
+    # re-created, closed classes' rooms destroyed).
+    janus_check_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Live fan-out between processes: memory:// (one process) or redis://host:port/db.
     broker_url: str = "memory://"
     # Durable jobs (webhooks): how often an idle process looks for due work, and the first

@@ -4,7 +4,7 @@ A job is claimed with `FOR UPDATE SKIP LOCKED` and leased for a while, then run 
 transaction (a webhook may take seconds); success marks it done, failure schedules it again with
 exponential backoff, and after MAX_ATTEMPTS it is marked failed and kept for inspection. A
 process that dies mid-job leaves a lease that ends: the job runs again (at least once). The same
-loop announces classes whose end has passed.
+loop announces classes whose end has passed and keeps the Janus servers in line.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
+from podium.conference.service import MediaPool
 from podium.db import Database
 from podium.notifications import service as notifications
 
@@ -55,8 +57,14 @@ def backoff(attempts: int, base: float) -> float:
 
 
 class JobRunner:
-    def __init__(self, db: Database, *, poll_seconds: float = 1.0, retry_base: float = 2.0):
+    def __init__(
+        self, db: Database, pool: MediaPool | None = None, *, poll_seconds: float = 1.0,
+        retry_base: float = 2.0, media_check_seconds: float = 10.0,
+    ):  # fmt: skip
         self.db = db
+        self.pool = pool
+        self.media_check_seconds = media_check_seconds
+        self._media_checked = float("-inf")
         self.poll_seconds = poll_seconds
         self.retry_base = retry_base
         self._client = httpx.AsyncClient(follow_redirects=False)
@@ -81,6 +89,7 @@ class JobRunner:
         while True:
             try:
                 await notifications.announce_stops(self.db)
+                await self._check_media()
                 if not await self.run_due():
                     await asyncio.sleep(self.poll_seconds)
             except asyncio.CancelledError:
@@ -88,6 +97,15 @@ class JobRunner:
             except Exception as exc:  # the database may be away; try again shortly
                 log.warning("job loop: %s", exc)
                 await asyncio.sleep(self.poll_seconds)
+
+    async def _check_media(self) -> None:
+        """Every so often, bring the Janus servers in line with the database."""
+        if self.pool is None or not self.pool.configured:
+            return
+        if time.monotonic() - self._media_checked < self.media_check_seconds:
+            return
+        self._media_checked = time.monotonic()
+        await self.pool.reconcile(self.db)
 
     async def run_due(self) -> int:
         """Claim and run the jobs that are due; answers how many ran."""

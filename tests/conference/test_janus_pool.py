@@ -28,10 +28,13 @@ def janus() -> Iterator[JanusServer]:
     server.stop()
 
 
-async def client_for(database_url: str, *servers: JanusServer) -> AsyncIterator[AsyncTestClient]:
+async def client_for(
+    database_url: str, *servers: JanusServer, **overrides: Any
+) -> AsyncIterator[AsyncTestClient]:
     settings = Settings(  # type: ignore[call-arg]
         tenants=[TENANT, OTHER], _env_file=None,
         janus_urls=[JanusServerConfig(**s.config()) for s in servers],  # type: ignore[arg-type]
+        **overrides,
     )  # fmt: skip
     async with AsyncTestClient(create_app(settings, database_url)) as c:
         c.headers.update(auth())
@@ -116,3 +119,73 @@ async def test_a_failed_store_destroys_the_janus_room(
         r = await client.post("/api/v1/minigroups", json=minigroup("dup"))
         assert r.status_code == 409
         assert set(janus.rooms()) == before  # the room made for the refused class is gone
+
+
+QUICK = {"janus_check_seconds": 0.2, "jobs_poll_seconds": 0.05}
+
+
+async def eventually(condition: Any, seconds: float = 10) -> None:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_restarted_janus_gets_its_rooms_back(database_url: str, janus: JanusServer) -> None:
+    async for client in client_for(database_url, janus, **QUICK):
+        room = (await client.post("/api/v1/minigroups", json=minigroup("r-1", 3))).json()[
+            "real_time"
+        ]["conference_room_id"]
+        janus.stop()
+        janus.start()  # rooms live in memory: all gone
+        assert room not in janus.rooms()
+        await eventually(lambda room=room: room in janus.rooms())
+
+
+async def test_recreate_moves_the_class_to_a_new_janus_room(
+    database_url: str, janus: JanusServer
+) -> None:
+    async for client in client_for(database_url, janus):
+        created = (await client.post("/api/v1/minigroups", json=minigroup("rc"))).json()
+        old = created["real_time"]["conference_room_id"]
+        r = await client.post(f"/api/v1/minigroups/{created['class_id']}/recreate", json={})
+        new = r.json()["real_time"]["conference_room_id"]
+        assert r.status_code == 200 and new != old
+        assert new in janus.rooms() and old not in janus.rooms()
+
+
+async def test_a_class_that_ends_loses_its_janus_room(
+    database_url: str, janus: JanusServer
+) -> None:
+    import time
+
+    async for client in client_for(database_url, janus, **QUICK):
+        end = int(time.time()) + 1
+        room = (
+            await client.post("/api/v1/minigroups", json=minigroup("ends", time=[end - 60, end]))
+        ).json()["real_time"]["conference_room_id"]
+        assert room in janus.rooms()
+        await eventually(lambda room=room: room not in janus.rooms())
+
+
+async def test_rooms_no_class_names_are_swept(database_url: str, janus: JanusServer) -> None:
+    import httpx
+
+    from podium.conference.janus import JanusClient, room_secret
+
+    orphan = str(uuid.uuid4())  # as if Podium crashed between Janus and the database
+    async with httpx.AsyncClient() as http:
+        client = JanusClient(janus.url, janus.admin_url, janus.admin_secret, janus.room_key, http)
+        await client.create_room(
+            orphan,
+            secret=room_secret(janus.room_key, orphan),
+            publishers=1,
+            description="orphan",
+            record=False,
+        )
+    assert orphan in janus.rooms()
+    async for _client in client_for(database_url, janus, **QUICK):
+        await eventually(lambda: orphan not in janus.rooms())

@@ -37,7 +37,11 @@ FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
 WHERE {where}
 """)
 
-SELECT_EXISTING = addressed("SELECT c.id, c.event_room_id FROM classes c WHERE {where}")
+SELECT_EXISTING = addressed("""
+SELECT c.id, c.event_room_id, c.conference_room_id, c.reserve, coalesce(c.title, c.scope) AS name,
+       r.backend, r.janus_server, r.janus_secret
+FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id WHERE {where}
+""")
 
 SELECT_PROPERTY = addressed("""
 SELECT c.properties ? $4 AS present, c.properties -> $4 AS value FROM classes c WHERE {where}
@@ -62,7 +66,7 @@ RETURNING class_id
 # New rooms replace the current ones, which close; the class's time is the one given (both
 # bounds open when none is), so it is real-time again. A concurrent recreate that lost the race
 # finds the rooms changed and makes nothing ($4, $5: the new room ids; $6 locked_chat;
-# $7, $8: time; $9: the new room's locked types).
+# $7, $8: time; $9: the new room's locked types; $10, $11: its Janus server and secret).
 RECREATE = addressed("""
 WITH old AS (
     SELECT c.id, c.event_room_id, c.conference_room_id, r.backend
@@ -83,8 +87,10 @@ WITH old AS (
     INSERT INTO event_rooms (id, class_id, audience, preserve_history, locked_types, tags)
     SELECT event_room_id, id, audience, preserve_history, $9, tags FROM c
 ), r AS (
-    INSERT INTO conference_rooms (id, class_id, audience, backend, reserve, starts_at, ends_at)
-    SELECT conference_room_id, id, audience, backend, reserve, starts_at, ends_at FROM c
+    INSERT INTO conference_rooms (id, class_id, audience, backend, reserve, starts_at, ends_at,
+                                  janus_server, janus_secret)
+    SELECT conference_room_id, id, audience, backend, reserve, starts_at, ends_at, $10, $11
+    FROM c
 )
 SELECT (SELECT id FROM old) AS existed, (SELECT id FROM c) AS recreated
 """)

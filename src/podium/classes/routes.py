@@ -146,8 +146,9 @@ def class_routes(kind: Kind) -> type[Controller]:
             state: State,
         ) -> ClassRead:  # fmt: skip
             return await service.recreate_class(
-                database(state), principal, ref_of(class_id), strict(data, ClassRecreate)
-            )
+                database(state), state.pool, principal, ref_of(class_id),
+                strict(data, ClassRecreate),
+            )  # fmt: skip
 
         @post(f"{by_id}/events", status_code=201, summary="Store an event in the class's room")
         async def events(

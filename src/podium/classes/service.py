@@ -245,22 +245,39 @@ async def update_class(
 
 
 async def recreate_class(
-    db: Database, principal: Principal, ref: ClassRef, data: ClassRecreate
+    db: Database, pool: MediaPool, principal: Principal, ref: ClassRef, data: ClassRecreate
 ) -> ClassRead:
-    """New event and conference rooms for the class; the old ones close."""
+    """New event and conference rooms for the class; the old ones close (on Janus too)."""
     authorize(principal, Action.UPDATE_CLASS)
     check_time(data.time)
     start, end = data.time or (None, None)
-    row = await db.fetchrow(
-        queries.RECREATE[ref.by_scope], ref.key, principal.audience, ref.kind.value,
-        uuid.uuid4(), uuid.uuid4(), data.locked_chat, start, end, locked_types(data.locked_chat),
-    )  # fmt: skip
-    assert row is not None  # the statement always answers one row
-    if row["existed"] is None:
-        raise ref.not_found()
-    if row["recreated"] is None:
-        raise Conflict(
-            f"the {ref.kind.value} was recreated at the same moment; read it and try again",
-            code="concurrent_recreate",
+    current = await existing(db, principal, ref)
+    conference_room_id = uuid.uuid4()
+    janus = None
+    if current["backend"] == "janus" and pool.configured:
+        janus = await pool.create_room(
+            db, conference_room_id, ref.kind.value, current["reserve"], current["name"]
         )
+    try:
+        row = await db.fetchrow(
+            queries.RECREATE[ref.by_scope], ref.key, principal.audience, ref.kind.value,
+            uuid.uuid4(), conference_room_id, data.locked_chat, start, end,
+            locked_types(data.locked_chat), janus.server if janus else None,
+            janus.secret if janus else None,
+        )  # fmt: skip
+        assert row is not None  # the statement always answers one row
+        if row["existed"] is None:
+            raise ref.not_found()
+        if row["recreated"] is None:
+            raise Conflict(
+                f"the {ref.kind.value} was recreated at the same moment; read it and try again",
+                code="concurrent_recreate",
+            )
+    except BaseException:
+        if janus is not None:
+            await pool.destroy_room(janus, conference_room_id)
+        raise
+    if current["janus_server"]:
+        old = JanusRoom(current["janus_server"], current["janus_secret"])
+        await pool.destroy_room(old, current["conference_room_id"])
     return await read_class(db, principal, ClassRef(ref.kind, id=row["recreated"]))

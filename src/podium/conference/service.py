@@ -9,18 +9,27 @@ if the store fails, the room is destroyed again.
 from __future__ import annotations
 
 import contextlib
-import secrets
+import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from podium.conference import queries
-from podium.conference.janus import JanusClient, JanusError, JanusUnavailable
+from podium.conference.janus import (
+    ROOM_EXISTS,
+    JanusClient,
+    JanusError,
+    JanusUnavailable,
+    room_secret,
+)
 from podium.conference.models import ServerLoad, place, publishers_for, slots
 from podium.config import JanusServerConfig
 from podium.db import Database
 from podium.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def choose_backend(asked: str | None, janus_configured: bool) -> str:
@@ -46,6 +55,7 @@ class MediaPool:
             s.id: JanusClient(s.url, s.admin_url, s.admin_secret, s.room_key, self._http)
             for s in servers
         }
+        self._unknown: dict[str, set[str]] = {}  # rooms seen on a server that no class names
 
     @property
     def configured(self) -> bool:
@@ -68,9 +78,10 @@ class MediaPool:
                 f"no media server has {slots(reserve)} free slots for this class",
                 code="capacity_exceeded", field="reserve",
             )  # fmt: skip
-        secret = secrets.token_urlsafe(18)
+        client = self.clients[server]
+        secret = room_secret(client.room_key, str(room_id))
         try:
-            await self.clients[server].create_room(
+            await client.create_room(
                 str(room_id), secret=secret, publishers=publishers_for(kind, reserve),
                 description=description, record=True,
             )  # fmt: skip
@@ -80,6 +91,46 @@ class MediaPool:
                 code="media_server_unavailable",
             ) from None
         return JanusRoom(server, secret)
+
+    async def reconcile(self, db: Database) -> None:
+        """Bring each server in line with the database: re-create the rooms of open classes it
+        lost (a restart loses them all), destroy those of closed classes, and sweep rooms no
+        class names once they have been seen unknown twice (one may be mid-create)."""
+        rows = await db.fetch(queries.JANUS_ROOMS)
+        known = {str(r["id"]): r for r in rows}
+        for server, client in self.clients.items():
+            try:
+                present = set(await client.rooms())
+            except (JanusUnavailable, JanusError) as exc:
+                log.warning("media server %s: %s", server, exc)
+                continue
+            for room_id, row in known.items():
+                if row["janus_server"] != server:
+                    continue
+                if row["open"] and room_id not in present:
+                    await self._recreate(client, row)
+                elif not row["open"] and room_id in present:
+                    with contextlib.suppress(JanusUnavailable, JanusError):
+                        await client.destroy_room(room_id, row["janus_secret"])
+            unknown = present - known.keys()
+            for room_id in unknown & self._unknown.get(server, set()):
+                with contextlib.suppress(JanusUnavailable, JanusError):
+                    await client.destroy_room(room_id, room_secret(client.room_key, room_id))
+            self._unknown[server] = unknown
+
+    async def _recreate(self, client: JanusClient, row: Any) -> None:
+        try:
+            await client.create_room(
+                str(row["id"]), secret=row["janus_secret"],
+                publishers=publishers_for(row["kind"], row["reserve"]),
+                description=row["description"], record=True,
+            )  # fmt: skip
+            log.info("re-created room %s on %s", row["id"], row["janus_server"])
+        except JanusError as exc:
+            if exc.code != ROOM_EXISTS:
+                log.warning("could not re-create room %s: %s", row["id"], exc)
+        except JanusUnavailable as exc:
+            log.warning("could not re-create room %s: %s", row["id"], exc)
 
     async def destroy_room(self, room: JanusRoom, room_id: uuid.UUID) -> None:
         """Best effort: a room that cannot be destroyed now is swept later."""

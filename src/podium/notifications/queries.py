@@ -20,7 +20,13 @@ WITH due AS (
         SELECT id FROM classes
         WHERE stop_announced_at IS NULL AND ends_at IS NOT NULL AND ends_at <= now()
         ORDER BY ends_at LIMIT 100 FOR UPDATE SKIP LOCKED)
-    RETURNING id, kind, audience, scope, tags
+    RETURNING id, kind, audience, scope, tags, event_room_id, conference_room_id
+), closed_e AS (  -- the class's rooms close with it
+    UPDATE event_rooms e SET closed_at = coalesce(e.closed_at, now())
+    FROM due WHERE e.id = due.event_room_id
+), closed_r AS (
+    UPDATE conference_rooms r SET closed_at = coalesce(r.closed_at, now())
+    FROM due WHERE r.id = due.conference_room_id
 ), n AS (
     INSERT INTO notifications (event_id, audience, type, payload)
     SELECT gen_random_uuid(), audience, kind || '.stop',
