@@ -18,6 +18,7 @@ from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
+from podium.conference.routes import MediaRoutes
 from podium.conference.service import MediaPool
 from podium.config import Settings
 from podium.db import Database
@@ -108,6 +109,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             live,
             AccountRoutes,
             NotificationRoutes,
+            MediaRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

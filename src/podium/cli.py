@@ -188,6 +188,36 @@ def token(audience: str, sub: str | None, ttl: int, private_key: Path | None) ->
 
 
 @main.group()
+def janus() -> None:
+    """The Janus media pool (PODIUM_JANUS_URLS)."""
+
+
+@janus.command("status")
+def janus_status() -> None:
+    """Each Janus server's health, load and rooms."""
+    from podium.conference.service import MediaPool
+
+    settings = _settings()
+    if not settings.janus_urls:
+        raise click.ClickException("no Janus server is configured (PODIUM_JANUS_URLS)")
+
+    async def report(db: Database) -> list[dict[str, Any]]:
+        pool = MediaPool(settings.janus_urls)
+        try:
+            return await pool.status(db)
+        finally:
+            await pool.close()
+
+    with database(settings) as url:
+        for entry in _with_db(url, report):
+            state = "up" if entry["healthy"] else f"DOWN ({entry.get('error', '')})"
+            click.echo(
+                f"{entry['id']}\t{state}\tload {entry['load']}/{entry['capacity']}\t"
+                f"rooms {entry['rooms']}\t{entry['version'] or ''}\t{entry['url']}"
+            )
+
+
+@main.group()
 def tenant() -> None:
     """Add, list, show or remove tenants (audiences)."""
 

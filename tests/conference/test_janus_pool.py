@@ -135,14 +135,15 @@ async def eventually(condition: Any, seconds: float = 10) -> None:
 
 
 async def test_a_restarted_janus_gets_its_rooms_back(database_url: str, janus: JanusServer) -> None:
-    async for client in client_for(database_url, janus, **QUICK):
+    async for client in client_for(database_url, janus):
         room = (await client.post("/api/v1/minigroups", json=minigroup("r-1", 3))).json()[
             "real_time"
         ]["conference_room_id"]
-        janus.stop()
-        janus.start()  # rooms live in memory: all gone
-        assert room not in janus.rooms()
-        await eventually(lambda room=room: room in janus.rooms())
+    janus.stop()
+    janus.start()  # rooms live in Janus's memory: gone
+    assert room not in janus.rooms()
+    async for _client in client_for(database_url, janus, **QUICK):  # Podium notices
+        await eventually(lambda: room in janus.rooms())
 
 
 async def test_recreate_moves_the_class_to_a_new_janus_room(
@@ -189,3 +190,34 @@ async def test_rooms_no_class_names_are_swept(database_url: str, janus: JanusSer
     assert orphan in janus.rooms()
     async for _client in client_for(database_url, janus, **QUICK):
         await eventually(lambda: orphan not in janus.rooms())
+
+
+async def test_status_shows_health_load_and_rooms(database_url: str, janus: JanusServer) -> None:
+    down = JanusServer("z-down", capacity=5)  # configured but not started (ties go to "j1")
+    async for client in client_for(database_url, janus, down):
+        await client.post("/api/v1/minigroups", json=minigroup("s-1", 4))
+        r = await client.get("/api/v1/media/servers")
+        assert r.status_code == 200
+        by_id = {s["id"]: s for s in r.json()}
+        assert by_id["j1"]["healthy"] is True and by_id["j1"]["version"] == "1.1.2"
+        assert by_id["j1"]["load"] == 4 and by_id["j1"]["rooms"] == 1
+        assert by_id["z-down"]["healthy"] is False and "error" in by_id["z-down"]
+        assert (
+            await client.get("/api/v1/media/servers", headers=auth(sub="student"))
+        ).status_code == 403
+
+
+def test_podium_janus_status(
+    database_url: str, janus: JanusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from podium.cli import main
+
+    monkeypatch.setenv("PODIUM_DATABASE_URL", database_url)
+    monkeypatch.setenv("PODIUM_JANUS_URLS", json.dumps([janus.config()]))
+    result = CliRunner().invoke(main, ["janus", "status"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("j1\tup\tload 0/50\trooms 0\t1.1.2")

@@ -92,6 +92,24 @@ class MediaPool:
             ) from None
         return JanusRoom(server, secret)
 
+    async def status(self, db: Database) -> list[dict[str, Any]]:
+        """Each server: reachable or not, its version, capacity, load and rooms on it."""
+        loads = {load.id: load for load in await self.loads(db)}
+        report = []
+        for server, client in self.clients.items():
+            entry: dict[str, Any] = {
+                "id": server, "url": client.url, "capacity": self.configs[server].capacity,
+                "load": loads[server].load, "healthy": False, "version": None, "rooms": None,
+            }  # fmt: skip
+            try:
+                info = await client.info()
+                entry.update(healthy=True, version=info.get("version_string"),
+                             rooms=len(await client.rooms()))  # fmt: skip
+            except (JanusUnavailable, JanusError) as exc:
+                entry["error"] = str(exc)
+            report.append(entry)
+        return report
+
     async def reconcile(self, db: Database) -> None:
         """Bring each server in line with the database: re-create the rooms of open classes it
         lost (a restart loses them all), destroy those of closed classes, and sweep rooms no
