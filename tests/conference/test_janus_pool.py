@@ -221,3 +221,31 @@ def test_podium_janus_status(
     result = CliRunner().invoke(main, ["janus", "status"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("j1\tup\tload 0/50\trooms 0\t1.1.2")
+
+
+async def test_a_new_reserve_must_fit_and_janus_follows_it(database_url: str) -> None:
+    import httpx
+
+    from podium.conference.janus import JanusClient
+
+    server = JanusServer("j1", capacity=10)
+    server.start()
+    try:
+        async for client in client_for(database_url, server):
+            created = (await client.post("/api/v1/minigroups", json=minigroup("rs", 4))).json()
+            path = f"/api/v1/minigroups/{created['class_id']}"
+            room = created["real_time"]["conference_room_id"]
+            assert (await client.put(path, json={"reserve": 8})).status_code == 200
+            async with httpx.AsyncClient() as http:
+                janus_api = JanusClient(server.url, server.admin_url, server.admin_secret,
+                                        server.room_key, http)  # fmt: skip
+                listed = await janus_api.videoroom({"request": "list",
+                                                    "admin_key": server.room_key})  # fmt: skip
+            by_room = {r["room"]: r for r in listed["list"]}
+            assert by_room[room]["max_publishers"] == 8
+            await client.post("/api/v1/minigroups", json=minigroup("other", 2))  # load: 10
+            r = await client.put(path, json={"reserve": 9})
+            assert r.status_code == 503 and r.json()["type"] == "/problems/capacity_exceeded"
+            assert (await client.get(path)).json()["reserve"] == 8  # unchanged
+    finally:
+        server.stop()

@@ -137,7 +137,7 @@ def class_routes(kind: Kind) -> type[Controller]:
         ) -> ClassRead:
             caller, ref = addressed(principal, class_id, audience, class_scope)
             return await service.update_class(
-                database(state), caller, ref, strict(data, ClassUpdate)
+                database(state), state.pool, caller, ref, strict(data, ClassUpdate)
             )
 
         @post(f"{by_id}/recreate", status_code=200, summary="New rooms; the old ones close")

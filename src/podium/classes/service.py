@@ -217,7 +217,7 @@ async def existing(db: Executor, principal: Principal, ref: ClassRef) -> asyncpg
 
 
 async def update_class(
-    db: Database, principal: Principal, ref: ClassRef, data: ClassUpdate
+    db: Database, pool: MediaPool, principal: Principal, ref: ClassRef, data: ClassUpdate
 ) -> ClassRead:
     authorize(principal, Action.UPDATE_CLASS)
     changes = data.changes()
@@ -227,6 +227,14 @@ async def update_class(
             field="body",
             code="nothing_to_update",
         )
+    if "reserve" in changes:
+        current = await existing(db, principal, ref)
+        if current["janus_server"]:
+            await pool.resize_room(
+                db, current["conference_room_id"],
+                JanusRoom(current["janus_server"], current["janus_secret"]),
+                ref.kind.value, current["reserve"], changes["reserve"],
+            )  # fmt: skip
     columns, values = _columns(changes)
     sql = queries.update_class(columns, by_scope=ref.by_scope)
     updated = await db.fetchval(

@@ -150,6 +150,33 @@ class MediaPool:
         except JanusUnavailable as exc:
             log.warning("could not re-create room %s: %s", row["id"], exc)
 
+    async def resize_room(
+        self, db: Database, room_id: uuid.UUID, room: JanusRoom, kind: str,
+        old_reserve: int | None, new_reserve: int | None,
+    ) -> None:  # fmt: skip
+        """A new reserve must still fit on the server the room is pinned to; the room's
+        publishers follow it on Janus. Refused with 503 before anything changes."""
+        config = self.configs.get(room.server)
+        client = self.clients.get(room.server)
+        if config is None or client is None:
+            return  # a server no longer configured: the reserve is only recorded
+        load = next((s.load for s in await self.loads(db) if s.id == room.server), 0)
+        if load - slots(old_reserve) + slots(new_reserve) > config.capacity:
+            raise ServiceUnavailable(
+                f"the class's media server has no room for a reserve of {slots(new_reserve)}",
+                code="capacity_exceeded", field="reserve",
+            )  # fmt: skip
+        try:
+            await client.videoroom({
+                "request": "edit", "room": str(room_id), "secret": room.secret,
+                "new_publishers": publishers_for(kind, new_reserve),
+            })  # fmt: skip
+        except (JanusUnavailable, JanusError) as exc:
+            raise ServiceUnavailable(
+                f"the media server could not change the room: {exc}",
+                code="media_server_unavailable",
+            ) from None
+
     async def destroy_room(self, room: JanusRoom, room_id: uuid.UUID) -> None:
         """Best effort: a room that cannot be destroyed now is swept later."""
         client = self.clients.get(room.server)
