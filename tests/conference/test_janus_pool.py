@@ -249,3 +249,33 @@ async def test_a_new_reserve_must_fit_and_janus_follows_it(database_url: str) ->
             assert (await client.get(path)).json()["reserve"] == 8  # unchanged
     finally:
         server.stop()
+
+
+async def test_concurrent_creates_never_overfill_a_server(database_url: str) -> None:
+    """Eight creates at once on a real server process for a server with room for five."""
+    import asyncio
+    import json
+
+    import httpx
+
+    from podium.embedded import free_port
+    from tests.conftest import start_server, stop_server, token_for
+
+    janus = JanusServer("j1", capacity=10)
+    janus.start()
+    port = free_port()
+    proc = start_server(database_url, port, {"PODIUM_JANUS_URLS": json.dumps([janus.config()])})
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=30,
+            headers={"Authorization": f"Bearer {token_for()}"},
+        ) as client:  # fmt: skip
+            answers = await asyncio.gather(*[
+                client.post("/api/v1/minigroups", json=minigroup(f"c{i}", 2)) for i in range(8)
+            ])  # fmt: skip
+        statuses = sorted(r.status_code for r in answers)
+        assert statuses == [201] * 5 + [503] * 3, [r.text for r in answers]
+        assert len(janus.rooms()) == 5  # and no room was left behind by the refused
+    finally:
+        stop_server(proc)
+        janus.stop()

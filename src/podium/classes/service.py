@@ -91,16 +91,18 @@ async def _provision_and_insert(
     rooms in one statement; when storing fails, the media room is destroyed again. (A crash
     in between leaves a Janus room no class names: the pool's sweep removes those.)"""
     conference_room_id = uuid.uuid4()
-    janus = None
-    if backend == "janus":
-        janus = await pool.create_room(
-            db, conference_room_id, kind.value, data.reserve, data.title or data.scope
-        )
+    if backend != "janus":
+        return await _insert(ex, kind, data, backend, conference_room_id, None)
+    if isinstance(ex, Database):  # the placement needs a transaction to hold its server in
+        async with ex.transaction() as conn:
+            return await _provision_and_insert(conn, db, pool, kind, data, backend)
+    janus = await pool.create_room(
+        ex, conference_room_id, kind.value, data.reserve, data.title or data.scope
+    )
     try:
         return await _insert(ex, kind, data, backend, conference_room_id, janus)
     except BaseException:
-        if janus is not None:
-            await pool.destroy_room(janus, conference_room_id)
+        await pool.destroy_room(janus, conference_room_id)
         raise
 
 
@@ -258,16 +260,28 @@ async def recreate_class(
     """New event and conference rooms for the class; the old ones close (on Janus too)."""
     authorize(principal, Action.UPDATE_CLASS)
     check_time(data.time)
-    start, end = data.time or (None, None)
     current = await existing(db, principal, ref)
     conference_room_id = uuid.uuid4()
     janus = None
-    if current["backend"] == "janus" and pool.configured:
-        janus = await pool.create_room(
-            db, conference_room_id, ref.kind.value, current["reserve"], current["name"]
-        )
+    async with db.transaction() as conn:
+        if current["backend"] == "janus" and pool.configured:
+            janus = await pool.create_room(
+                conn, conference_room_id, ref.kind.value, current["reserve"], current["name"]
+            )
+        row = await _recreate(conn, pool, janus, conference_room_id, principal, ref, data)
+    if current["janus_server"]:
+        old = JanusRoom(current["janus_server"], current["janus_secret"])
+        await pool.destroy_room(old, current["conference_room_id"])
+    return await read_class(db, principal, ClassRef(ref.kind, id=row["recreated"]))
+
+
+async def _recreate(
+    conn: Any, pool: MediaPool, janus: JanusRoom | None, conference_room_id: uuid.UUID,
+    principal: Principal, ref: ClassRef, data: ClassRecreate,
+) -> Any:  # fmt: skip
+    start, end = data.time or (None, None)
     try:
-        row = await db.fetchrow(
+        row = await conn.fetchrow(
             queries.RECREATE[ref.by_scope], ref.key, principal.audience, ref.kind.value,
             uuid.uuid4(), conference_room_id, data.locked_chat, start, end,
             locked_types(data.locked_chat), janus.server if janus else None,
@@ -285,7 +299,4 @@ async def recreate_class(
         if janus is not None:
             await pool.destroy_room(janus, conference_room_id)
         raise
-    if current["janus_server"]:
-        old = JanusRoom(current["janus_server"], current["janus_secret"])
-        await pool.destroy_room(old, current["conference_room_id"])
-    return await read_class(db, principal, ClassRef(ref.kind, id=row["recreated"]))
+    return row

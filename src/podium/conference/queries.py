@@ -19,3 +19,6 @@ FROM conference_rooms r JOIN classes c ON c.id = r.class_id
 WHERE r.backend = 'janus' AND r.janus_server IS NOT NULL
   AND (r.closed_at IS NULL OR r.closed_at > now() - interval '1 day')
 """
+
+# Held until the transaction ends: one placement at a time per server.
+LOCK_SERVER = "SELECT pg_advisory_xact_lock(hashtext($1))"

@@ -64,20 +64,33 @@ class MediaPool:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def loads(self, db: Database) -> list[ServerLoad]:
+    async def loads(self, db: Any) -> list[ServerLoad]:
         rows = {r["janus_server"]: r["load"] for r in await db.fetch(queries.SERVER_LOADS)}
         return [ServerLoad(c.id, c.capacity, int(rows.get(c.id, 0))) for c in self.configs.values()]
 
+    async def _claim_server(self, conn: Any, reserve: int | None) -> str:
+        """Choose a server and hold it (a transaction-level lock) until the caller commits the
+        room: two creates cannot both take the last slots, and creates on different servers
+        still run side by side. A server that filled up meanwhile means placing again."""
+        for _ in range(len(self.configs) + 1):
+            server = place(await self.loads(conn), reserve)
+            if server is None:
+                break
+            await conn.execute(queries.LOCK_SERVER, f"podium:janus:{server}")
+            fresh = [s for s in await self.loads(conn) if s.id == server]
+            if fresh and place(fresh, reserve) == server:
+                return server
+        raise ServiceUnavailable(
+            f"no media server has {slots(reserve)} free slots for this class",
+            code="capacity_exceeded", field="reserve",
+        )  # fmt: skip
+
     async def create_room(
-        self, db: Database, room_id: uuid.UUID, kind: str, reserve: int | None, description: str
+        self, conn: Any, room_id: uuid.UUID, kind: str, reserve: int | None, description: str
     ) -> JanusRoom:
-        """Place and create the room on Janus; 503 when no server fits or answers."""
-        server = place(await self.loads(db), reserve)
-        if server is None:
-            raise ServiceUnavailable(
-                f"no media server has {slots(reserve)} free slots for this class",
-                code="capacity_exceeded", field="reserve",
-            )  # fmt: skip
+        """Place and create the room on Janus; 503 when no server fits or answers. `conn` is a
+        connection inside the transaction that will store the room (it holds the server)."""
+        server = await self._claim_server(conn, reserve)
         client = self.clients[server]
         secret = room_secret(client.room_key, str(room_id))
         try:
