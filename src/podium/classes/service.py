@@ -229,19 +229,20 @@ async def update_class(
             field="body",
             code="nothing_to_update",
         )
-    if "reserve" in changes:
-        current = await existing(db, principal, ref)
-        if current["janus_server"]:
-            await pool.resize_room(
-                db, current["conference_room_id"],
-                JanusRoom(current["janus_server"], current["janus_secret"]),
-                ref.kind.value, current["reserve"], changes["reserve"],
-            )  # fmt: skip
     columns, values = _columns(changes)
     sql = queries.update_class(columns, by_scope=ref.by_scope)
-    updated = await db.fetchval(
-        sql, ref.key, principal.audience, ref.kind.value, "time" in changes, *values
-    )
+    async with db.transaction() as conn:
+        if "reserve" in changes:
+            current = await existing(conn, principal, ref)
+            if current["janus_server"]:
+                await pool.resize_room(
+                    conn, current["conference_room_id"],
+                    JanusRoom(current["janus_server"], current["janus_secret"]),
+                    ref.kind.value, current["reserve"], changes["reserve"],
+                )  # fmt: skip
+        updated = await conn.fetchval(
+            sql, ref.key, principal.audience, ref.kind.value, "time" in changes, *values
+        )
     if updated is None:
         # Refused: either there is no such class, or it has closed and the time may not change
         # (the database's clock decided that; do not ask ours again).

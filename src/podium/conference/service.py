@@ -164,16 +164,18 @@ class MediaPool:
             log.warning("could not re-create room %s: %s", row["id"], exc)
 
     async def resize_room(
-        self, db: Database, room_id: uuid.UUID, room: JanusRoom, kind: str,
+        self, conn: Any, room_id: uuid.UUID, room: JanusRoom, kind: str,
         old_reserve: int | None, new_reserve: int | None,
     ) -> None:  # fmt: skip
         """A new reserve must still fit on the server the room is pinned to; the room's
-        publishers follow it on Janus. Refused with 503 before anything changes."""
+        publishers follow it on Janus. Refused with 503 before anything changes. `conn` is in
+        the transaction that stores the new reserve: the server is held until it commits."""
         config = self.configs.get(room.server)
         client = self.clients.get(room.server)
         if config is None or client is None:
             return  # a server no longer configured: the reserve is only recorded
-        load = next((s.load for s in await self.loads(db) if s.id == room.server), 0)
+        await conn.execute(queries.LOCK_SERVER, f"podium:janus:{room.server}")
+        load = next((s.load for s in await self.loads(conn) if s.id == room.server), 0)
         if load - slots(old_reserve) + slots(new_reserve) > config.capacity:
             raise ServiceUnavailable(
                 f"the class's media server has no room for a reserve of {slots(new_reserve)}",
