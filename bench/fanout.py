@@ -26,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -34,11 +33,10 @@ from pathlib import Path
 
 import httpx
 
-from bench.http import OTHER_CPU, SERVER_CPU, TENANT, pin, reset_database, start
+from bench.http import OTHER_CPU, SERVER_CPU, TENANT, bench_database, pin, start
 from podium.auth import tokens
 from podium.auth.service import tenant_from_config
-from podium.db import migrate
-from podium.embedded import EmbeddedPostgres, free_port
+from podium.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLED = 50  # subscribers that decode frames for latency
@@ -187,13 +185,7 @@ def main() -> None:
     results: list[tuple[int, str, dict[str, float]]] = []
 
     with ExitStack() as outer:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="podium-fanout-")))
-        admin = server.start()
-        outer.callback(server.stop)
-        pin(int((server.pgdata / "postmaster.pid").read_text().split()[0]), OTHER_CPU)
-        asyncio.run(reset_database(admin, "fanout"))
-        url = admin.rsplit("/", 1)[0] + "/fanout"
-        migrate(url)
+        url = bench_database(outer, "fanout")
 
         def room_on(port: int) -> str:
             r = httpx.post(f"http://127.0.0.1:{port}/api/v1/minigroups", headers=auth, json={

@@ -167,6 +167,22 @@ async def reset_database(admin_url: str, name: str) -> None:
         await conn.close()
 
 
+def bench_database(stack: ExitStack, name: str) -> str:
+    """A fresh, migrated database `name` on a private PostgreSQL (stopped with `stack`, pinned
+    away from the server under test) or on PODIUM_BENCH_DATABASE_URL's server."""
+    admin = os.environ.get("PODIUM_BENCH_DATABASE_URL")
+    if not admin:
+        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix=f"podium-{name}-")))
+        admin = server.start()
+        stack.callback(server.stop)
+        pid = int((server.pgdata / "postmaster.pid").read_text().split()[0])
+        pin(pid, OTHER_CPU)  # backends fork from the postmaster and inherit this
+    asyncio.run(reset_database(admin, name))
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -179,16 +195,7 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
 
     with ExitStack() as stack:
-        admin = os.environ.get("PODIUM_BENCH_DATABASE_URL")
-        if not admin:
-            server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="podium-bench-")))
-            admin = server.start()
-            stack.callback(server.stop)
-            pid = int((server.pgdata / "postmaster.pid").read_text().split()[0])
-            pin(pid, OTHER_CPU)  # backends fork from the postmaster and inherit this
-        asyncio.run(reset_database(admin, "bench"))
-        url = admin.rsplit("/", 1)[0] + "/bench"
-        migrate(url)
+        url = bench_database(stack, "bench")
         ids = asyncio.run(seed(url))
         token = tokens.mint(tenant_from_config(TENANT), "service", 3600)
 

@@ -17,22 +17,19 @@ import asyncio
 import json
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 
-from bench.http import OTHER_CPU, TENANT, pin, reset_database, start
+from bench.http import OTHER_CPU, TENANT, bench_database, pin, start
 from podium.auth import tokens
 from podium.auth.service import tenant_from_config
 from podium.conference.janus import JanusClient
 from podium.conference.local import JanusServer
-from podium.db import migrate
-from podium.embedded import EmbeddedPostgres, free_port
+from podium.embedded import free_port
 
 
 async def timed(
@@ -65,13 +62,7 @@ def main() -> None:
     args = parser.parse_args()
     token = tokens.mint(tenant_from_config(TENANT), "service", 3600)
     with ExitStack() as stack:
-        pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="podium-provision-")))
-        admin = pg.start()
-        stack.callback(pg.stop)
-        pin(int((pg.pgdata / "postmaster.pid").read_text().split()[0]), OTHER_CPU)
-        asyncio.run(reset_database(admin, "provision"))
-        url = admin.rsplit("/", 1)[0] + "/provision"
-        migrate(url)
+        url = bench_database(stack, "provision")
         janus = JanusServer("j1", capacity=100 * args.classes)  # never the limit here
         janus.start()
         stack.callback(janus.stop)
