@@ -231,18 +231,20 @@ async def update_class(
         )
     columns, values = _columns(changes)
     sql = queries.update_class(columns, by_scope=ref.by_scope)
-    async with db.transaction() as conn:
-        if "reserve" in changes:
-            current = await existing(conn, principal, ref)
-            if current["janus_server"]:
-                await pool.resize_room(
-                    conn, current["conference_room_id"],
-                    JanusRoom(current["janus_server"], current["janus_secret"]),
-                    ref.kind.value, current["reserve"], changes["reserve"],
-                )  # fmt: skip
-        updated = await conn.fetchval(
-            sql, ref.key, principal.audience, ref.kind.value, "time" in changes, *values
-        )
+    args = (ref.key, principal.audience, ref.kind.value, "time" in changes, *values)
+    current = await existing(db, principal, ref) if "reserve" in changes else None
+    if current is not None and current["janus_server"]:
+        # The new reserve must fit on the room's server: check, edit on Janus and store under
+        # the same server lock as placement.
+        async with db.transaction() as conn:
+            await pool.resize_room(
+                conn, current["conference_room_id"],
+                JanusRoom(current["janus_server"], current["janus_secret"]),
+                ref.kind.value, current["reserve"], changes["reserve"],
+            )  # fmt: skip
+            updated = await conn.fetchval(sql, *args)
+    else:
+        updated = await db.fetchval(sql, *args)  # one statement: no transaction needed
     if updated is None:
         # Refused: either there is no such class, or it has closed and the time may not change
         # (the database's clock decided that; do not ask ours again).

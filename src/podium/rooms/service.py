@@ -194,11 +194,6 @@ async def list_bans(db: Database, principal: Principal, room_id: uuid.UUID) -> l
     return [Ban(**dict(row)) for row in await db.fetch(queries.SELECT_BANS, room_id)]
 
 
-async def room_audience(db: Database, room_id: uuid.UUID, principal: Principal) -> None:
-    """The room exists in the caller's audience (another audience's room answers 404)."""
-    await read_room(db, principal, room_id)
-
-
 async def list_events(
     db: Database,
     principal: Principal,
@@ -213,7 +208,7 @@ async def list_events(
     forward: bool = True,
     limit: int = MAX_PAGE,
 ) -> list[Event]:
-    await room_audience(db, room_id, principal)
+    await read_room(db, principal, room_id)  # 404 unless in the caller's audience
     by_time = last_created_at is not None and last_seq is None  # the exact cursor wins
     rows = await db.fetch(
         queries.list_events(forward, by_time), room_id, type, set, label, attribute, last_seq,
@@ -238,7 +233,7 @@ async def read_state(
         raise ValidationFailed("name at least one set", field="sets")
     if len(sets) > MAX_STATE_SETS:
         raise ValidationFailed(f"at most {MAX_STATE_SETS} sets", field="sets")
-    await room_audience(db, room_id, principal)
+    await read_room(db, principal, room_id)  # 404 unless in the caller's audience
     one = len(sets) == 1
     rows = await db.fetch(
         queries.SELECT_STATE, room_id, sets, occurred_at, last_seq if one else None,
