@@ -18,7 +18,7 @@ from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
-from podium.conference.routes import MediaRoutes
+from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.conference.service import MediaPool
 from podium.config import Settings
 from podium.db import Database
@@ -59,6 +59,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         db, pool, poll_seconds=settings.jobs_poll_seconds,
         retry_base=settings.webhook_retry_base_seconds,
         media_check_seconds=settings.janus_check_seconds,
+        host_timeout_seconds=settings.host_timeout_seconds,
     )  # fmt: skip
 
     @asynccontextmanager
@@ -110,6 +111,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             AccountRoutes,
             NotificationRoutes,
             MediaRoutes,
+            ClassMediaRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

@@ -37,8 +37,8 @@ class JanusServerConfig(BaseModel):
     id: str = Field(min_length=1, max_length=100)
     url: str  # its HTTP API as browsers reach it, e.g. https://janus-1.example.org/janus
     admin_url: str  # its admin API as Podium reaches it, e.g. http://10.0.0.5:7088/admin
-    admin_secret: str = Field(min_length=8)
-    room_key: str = Field(min_length=8)  # the videoroom plugin's admin_key
+    admin_secret: str = Field(min_length=8, repr=False)
+    room_key: str = Field(min_length=8, repr=False)  # the videoroom plugin's admin_key
     capacity: int = Field(default=100, ge=1)  # participant slots this server takes
 
 
@@ -73,8 +73,15 @@ class Settings(BaseSettings):
     # WebSocket heartbeat: a ping this often; a peer that does not answer within as long is
     # closed (dead networks, sleeping laptops).
     ws_ping_seconds: float = Field(default=20.0, gt=0, le=600)
-    # TURN servers offered to clients (JSON list of host names); a read names one at random.
+    # TURN servers offered to clients (JSON list of host or host:port); a read names one at
+    # random (a two-party session always the same one, so both peers meet there).
     turn_hosts: list[str] = Field(default_factory=list)
+    # The TURN servers' shared secret (coturn `static-auth-secret`): media credentials then carry
+    # time-limited TURN usernames/passwords (the TURN REST scheme); without it, STUN only.
+    turn_secret: str | None = Field(default=None, min_length=16, repr=False)
+    turn_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=7 * 86400)
+    # A room whose host left media and did not come back for this long closes (`timed_out`).
+    host_timeout_seconds: float = Field(default=600.0, gt=0, le=7 * 86400)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("database_url")

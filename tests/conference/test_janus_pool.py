@@ -2,59 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
-import asyncpg
 import pytest
-from litestar.testing import AsyncTestClient
 
-from podium.app import create_app
-from podium.config import JanusServerConfig, Settings
-from tests.conftest import OTHER, TENANT, JanusServer, auth
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("janus") is None, reason="janus is not installed (Debian: apt-get install janus)"
+from tests.conference.conftest import (
+    QUICK,
+    client_for,
+    conference_row,
+    eventually,
+    minigroup,
+    needs_janus,
 )
+from tests.conftest import JanusServer, auth
 
-
-@pytest.fixture
-def janus() -> Iterator[JanusServer]:
-    server = JanusServer("j1", capacity=50)
-    server.start()
-    yield server
-    server.stop()
-
-
-async def client_for(
-    database_url: str, *servers: JanusServer, **overrides: Any
-) -> AsyncIterator[AsyncTestClient]:
-    settings = Settings(  # type: ignore[call-arg]
-        tenants=[TENANT, OTHER], _env_file=None,
-        janus_urls=[JanusServerConfig(**s.config()) for s in servers],  # type: ignore[arg-type]
-        **overrides,
-    )  # fmt: skip
-    async with AsyncTestClient(create_app(settings, database_url)) as c:
-        c.headers.update(auth())
-        yield c
-
-
-def minigroup(scope: str, reserve: int | None = None, **extra: Any) -> dict[str, Any]:
-    return {"scope": scope, "audience": "example.org", "host": "t", "reserve": reserve, **extra}
-
-
-async def conference_row(database_url: str, room_id: str) -> asyncpg.Record:
-    conn = await asyncpg.connect(database_url)
-    try:
-        row = await conn.fetchrow(
-            "SELECT * FROM conference_rooms WHERE id = $1", uuid.UUID(room_id)
-        )
-    finally:
-        await conn.close()
-    assert row is not None
-    return row
+pytestmark = needs_janus
 
 
 async def test_with_a_pool_classes_get_a_janus_room(database_url: str, janus: JanusServer) -> None:
@@ -119,19 +81,6 @@ async def test_a_failed_store_destroys_the_janus_room(
         r = await client.post("/api/v1/minigroups", json=minigroup("dup"))
         assert r.status_code == 409
         assert set(janus.rooms()) == before  # the room made for the refused class is gone
-
-
-QUICK = {"janus_check_seconds": 0.2, "jobs_poll_seconds": 0.05}
-
-
-async def eventually(condition: Any, seconds: float = 10) -> None:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_restarted_janus_gets_its_rooms_back(database_url: str, janus: JanusServer) -> None:

@@ -1,8 +1,23 @@
-"""Placement by reserve, without I/O."""
+"""Conference rules without I/O: placement by reserve, roles, admission, intruders, ICE."""
 
 from __future__ import annotations
 
-from podium.conference.models import ServerLoad, place, publishers_for, slots
+import base64
+import hashlib
+import hmac
+
+from podium.conference.models import (
+    MediaRole,
+    ServerLoad,
+    admit,
+    ice_servers,
+    intruders,
+    media_role,
+    pick_turn_host,
+    place,
+    publishers_for,
+    slots,
+)
 
 
 def test_the_most_loaded_server_that_still_fits() -> None:
@@ -21,6 +36,74 @@ def test_ties_are_repeatable_and_no_reserve_takes_one_slot() -> None:
 
 
 def test_publishers_by_kind() -> None:
-    assert publishers_for("webinar", 50) == 2
+    assert publishers_for("webinar", 50) == 1  # the presenter; a screen is a second stream
     assert publishers_for("minigroup", 8) == 8
     assert publishers_for("minigroup", None) == 6
+
+
+def test_webinar_viewers_only_watch() -> None:
+    assert media_role("webinar", "host-1", "host-1", False) is MediaRole.PUBLISHER
+    assert media_role("webinar", "viewer", "host-1", False) is MediaRole.SUBSCRIBER
+    assert media_role("webinar", "viewer", None, False) is MediaRole.SUBSCRIBER
+    assert media_role("webinar", "service", "host-1", True) is MediaRole.PUBLISHER
+    assert media_role("minigroup", "pupil", "teacher", False) is MediaRole.PUBLISHER
+    assert media_role("session", "guest", None, False) is MediaRole.PUBLISHER
+
+
+def test_joins_within_the_reserve_cost_the_server_nothing() -> None:
+    # Server full (load 10 of 10), the room reserved 5 and has 2: the third still fits.
+    assert admit(10, 10, 5, counted=2, live=2, present=False) == 3
+    # The room is at its reserve: one more would exceed the server.
+    assert admit(10, 10, 5, counted=5, live=5, present=False) is None
+    # ...unless the server has a free slot.
+    assert admit(9, 10, 5, counted=5, live=5, present=False) == 6
+    # A rejoin (already in Janus) is never refused and counts once.
+    assert admit(10, 10, 5, counted=5, live=5, present=True) == 5
+
+
+def test_joins_handed_out_count_until_janus_sees_them() -> None:
+    # Janus still shows 0 but three joins were handed out since the last check: the fourth
+    # is counted on top of them, not of Janus's 0.
+    assert admit(3, 10, None, counted=3, live=0, present=False) == 4
+    # Janus sees more than was counted (the count is old): Janus wins.
+    assert admit(1, 10, None, counted=1, live=6, present=False) == 7
+    # ...and what Janus sees is what the server really carries: 5 elsewhere + 7 > 10.
+    assert admit(6, 10, None, counted=1, live=6, present=False) is None
+    # A class with no reserve on a full server.
+    assert admit(10, 10, None, counted=1, live=1, present=False) is None
+
+
+def test_intruders_are_unknown_ids_and_sending_subscribers() -> None:
+    roles = {"host": MediaRole.PUBLISHER, "viewer": MediaRole.SUBSCRIBER}
+    people = [
+        {"id": "host", "publisher": True},
+        {"id": "viewer", "publisher": False},
+        {"id": "stranger", "publisher": False},
+    ]
+    assert intruders(people, roles) == ["stranger"]
+    assert intruders([{"id": "viewer", "publisher": True}], roles) == ["viewer"]
+
+
+def test_turn_host_random_but_stable_for_sessions() -> None:
+    hosts = ("t1", "t2", "t3", "t4")
+    assert pick_turn_host("webinar", "s", ()) is None
+    assert {pick_turn_host("session", "pair-7", hosts) for _ in range(20)} == {
+        pick_turn_host("session", "pair-7", hosts)
+    }
+    seen = {pick_turn_host("webinar", "w", hosts) for _ in range(200)}
+    assert seen == set(hosts)  # 200 draws of 4: all appear (chance of not: < 1e-24)
+    spread = {pick_turn_host("session", f"pair-{i}", hosts) for i in range(50)}
+    assert len(spread) > 1
+
+
+def test_ice_servers_carry_time_limited_turn_credentials() -> None:
+    assert ice_servers(None, "s" * 16, "a", 1000, 60) == []
+    assert ice_servers("turn.example", None, "a", 1000, 60) == [
+        {"urls": ["stun:turn.example:3478"]}
+    ]
+    stun, turn = ice_servers("turn.example:5349", "s" * 16, "acc", 1000, 60)
+    assert stun == {"urls": ["stun:turn.example:5349"]}
+    assert turn["username"] == "1060:acc"
+    expected = hmac.new(b"s" * 16, b"1060:acc", hashlib.sha1).digest()
+    assert base64.b64decode(turn["credential"]) == expected
+    assert turn["urls"][0] == "turn:turn.example:5349?transport=udp"

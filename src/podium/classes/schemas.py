@@ -98,6 +98,8 @@ class ClassRead(Struct, omit_defaults=True):
     saved_position: int | None = None
     position: int | None = None
     turn_host: str | None = None
+    # The room closed because its host left and did not come back in time.
+    timed_out: bool = False
 
 
 class DownloadLink(Struct):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from podium.auth.policy import Action, authorize
 from podium.classes import queries
 from podium.classes.models import Kind, Status, check_time, locked_types, status_of
 from podium.classes.schemas import ClassCreate, ClassRead, ClassRecreate, ClassUpdate, RealTime
+from podium.conference.models import pick_turn_host
 from podium.conference.service import JanusRoom, MediaPool, choose_backend
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
@@ -78,9 +78,8 @@ def _read_from_row(row: asyncpg.Record, now: float, turn_hosts: tuple[str, ...])
         account_properties=row["account_properties"],
         saved_position=row["saved_position"],
         position=row["saved_position"] if status is Status.TRANSCODED else None,
-        # A random one per read spreads viewers over the TURN servers (two-party sessions get
-        # a stable one with the Session API).
-        turn_host=random.choice(turn_hosts) if turn_hosts else None,  # noqa: S311
+        turn_host=pick_turn_host(row["kind"], row["scope"], turn_hosts),
+        timed_out=row["timed_out"],
     )
 
 

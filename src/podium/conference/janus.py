@@ -21,12 +21,19 @@ TIMEOUT_SECONDS = 5.0
 # Videoroom error codes (notes/janus.md).
 NO_SUCH_ROOM = 426
 ROOM_EXISTS = 427
+NO_SUCH_PARTICIPANT = 428
 
 
 def room_secret(room_key: str, room: str) -> str:
     """A room's secret (it guards edit and destroy), derived from the server's key and the room
     id: Podium can always destroy a room it made, even one whose class was never stored."""
     return hmac.new(room_key.encode(), room.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def participant_token(room_key: str, room: str, grant: str) -> str:
+    """A participant's token in the room's `allowed` list, derived like the room's secret:
+    nothing secret is stored, and a re-created room gets the same tokens back."""
+    return room_secret(room_key, f"{room}/participant/{grant}")
 
 
 class JanusUnavailable(Exception):
@@ -83,14 +90,36 @@ class JanusClient:
         self, room: str, *, secret: str, publishers: int, description: str, record: bool,
         allowed: list[str] | None = None,
     ) -> None:  # fmt: skip
-        request: dict[str, Any] = {
+        """A private room that only holders of a token in `allowed` may join, and in which a
+        subscription needs the private id of a participant (so of a token holder)."""
+        await self.videoroom({
             "request": "create", "room": room, "admin_key": self.room_key, "secret": secret,
             "publishers": publishers, "description": description[:100], "record": record,
-            "is_private": True, "permanent": False,
-        }  # fmt: skip
-        if allowed is not None:
-            request["allowed"] = allowed
-        await self.videoroom(request)
+            "is_private": True, "permanent": False, "allowed": allowed or [],
+            "require_pvtid": True,
+        })  # fmt: skip
+
+    async def allow(self, room: str, secret: str, action: str, tokens: list[str]) -> None:
+        """Add tokens to (`add`) or take them from (`remove`) the room's allow-list."""
+        await self.videoroom(
+            {"request": "allowed", "room": room, "secret": secret, "action": action,
+             "allowed": tokens}
+        )  # fmt: skip
+
+    async def kick(self, room: str, secret: str, participant: str) -> None:
+        """Hang up a participant and the subscriptions it made; one not there is no error."""
+        try:
+            await self.videoroom(
+                {"request": "kick", "room": room, "secret": secret, "id": participant}
+            )
+        except JanusError as exc:
+            if exc.code != NO_SUCH_PARTICIPANT:
+                raise
+
+    async def participants(self, room: str) -> list[dict[str, Any]]:
+        """Who is in the room: `id` and whether they are `publisher`(sending media)."""
+        listed = await self.videoroom({"request": "listparticipants", "room": room})
+        return list(listed.get("participants", []))
 
     async def destroy_room(self, room: str, secret: str) -> None:
         """Destroy the room; one that is already gone is not an error."""
@@ -103,6 +132,7 @@ class JanusClient:
     async def exists(self, room: str) -> bool:
         return bool((await self.videoroom({"request": "exists", "room": room})).get("exists"))
 
-    async def rooms(self) -> list[str]:
+    async def rooms(self) -> dict[str, int]:
+        """Every room on the server, with how many participants are in it."""
         listed = await self.videoroom({"request": "list", "admin_key": self.room_key})
-        return [str(r["room"]) for r in listed.get("list", [])]
+        return {str(r["room"]): int(r.get("num_participants", 0)) for r in listed.get("list", [])}

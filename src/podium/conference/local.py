@@ -22,7 +22,12 @@ class JanusServer:
     """A private Janus (Debian package `janus`) on free loopback ports: the videoroom plugin and
     the HTTP transport only, an admin secret, and `admin_key` so only Podium creates rooms."""
 
-    def __init__(self, server_id: str = "j1", capacity: int = 100) -> None:
+    def __init__(
+        self, server_id: str = "j1", capacity: int = 100, *,
+        interface: str = "127.0.0.1", ice_enforce_list: str | None = None,
+    ) -> None:  # fmt: skip
+        """`interface` and `ice_enforce_list` are where media flows: Janus gathers no ICE
+        candidates on loopback, so a media test gives it a veth inside a network namespace."""
         self.id = server_id
         self.capacity = capacity
         self.dir = Path(tempfile.mkdtemp(prefix="podium-janus-"))
@@ -39,12 +44,13 @@ class JanusServer:
             JANUS_LIB / "transports" / "libjanus_http.so"
         )
         d = self.dir
+        nat = f'ice_enforce_list = "{ice_enforce_list}"' if ice_enforce_list else ""
         (d / "janus.jcfg").write_text(
             f'general: {{ configs_folder = "{d}" plugins_folder = "{d}/plugins"\n'
             f' transports_folder = "{d}/transports" events_folder = "{d}/events"\n'
-            f' loggers_folder = "{d}/loggers" interface = "127.0.0.1"\n'
+            f' loggers_folder = "{d}/loggers" interface = "{interface}"\n'
             f' admin_secret = "{self.admin_secret}" session_timeout = 60 }}\n'
-            'media: { rtp_port_range = "20000-20999" }\nnat: { }\n'
+            f'media: {{ rtp_port_range = "20000-20999" }}\nnat: {{ {nat} }}\n'
         )
         (d / "janus.transport.http.jcfg").write_text(
             f'general: {{ json = "plain" base_path = "/janus" http = true port = {self.port}'

@@ -1,13 +1,28 @@
-"""Conference rules that need no I/O: how many publishers a room takes, and where it goes."""
+"""Conference rules that need no I/O: how many publishers a room takes, where it goes, who
+publishes, who may join, and the ICE servers a participant is given."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import random
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 # A room with no reserve still takes a slot: its host.
 MIN_SLOTS = 1
-WEBINAR_PUBLISHERS = 2  # the presenter's camera and a shared screen
+# One publisher: the presenter. Janus is multistream, so the presenter's camera and a shared
+# screen travel as two streams of that one publisher; a second person publishing is refused.
+WEBINAR_PUBLISHERS = 1
 DEFAULT_MINIGROUP_PUBLISHERS = 6
+TURN_PORT = 3478
+
+
+class MediaRole(StrEnum):
+    PUBLISHER = "publisher"
+    SUBSCRIBER = "subscriber"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +51,72 @@ def place(servers: list[ServerLoad], reserve: int | None) -> str | None:
     if not fitting:
         return None
     return min(fitting, key=lambda s: (-s.load, s.id)).id
+
+
+def media_role(kind: str, account_id: str, host: str | None, is_service: bool) -> MediaRole:
+    """A webinar's viewers only watch: its host (and the tenant's backend) present. In a
+    minigroup or a session everyone may publish."""
+    if kind != "webinar" or is_service or (host is not None and account_id == host):
+        return MediaRole.PUBLISHER
+    return MediaRole.SUBSCRIBER
+
+
+def admit(
+    load: int, capacity: int, reserve: int | None, counted: int, live: int, present: bool
+) -> int | None:
+    """The room's count of connected participants once this one joins, or None when the server
+    has no slot for them. `counted` is what the room last counted (Janus's figure at the last
+    check plus the joins handed out since, which may not have arrived yet), `live` how many
+    Janus has in it now, `present` whether this participant is already counted (in Janus, or
+    handed out since the last count: asking again is a reconnect, not one more person). A join
+    within the room's reserve costs the server nothing: the reserve is already counted."""
+    joined = max(counted, live) + (0 if present else 1)
+    before = max(counted, slots(reserve))
+    after = max(joined, slots(reserve))
+    if after > before and load - before + after > capacity:
+        return None
+    return joined
+
+
+def intruders(participants: list[dict[str, Any]], roles: dict[str, MediaRole]) -> list[str]:
+    """Participants to hang up: one whose id is no active grant (revoked, or a client that
+    did not use the id it was given), or a subscriber who is sending media. Janus cannot tie a
+    token to an id or a role, so Podium checks what it sees."""
+    out = []
+    for p in participants:
+        role = roles.get(str(p.get("id")))
+        if role is None or (role is MediaRole.SUBSCRIBER and p.get("publisher")):
+            out.append(str(p.get("id")))
+    return out
+
+
+def pick_turn_host(kind: str, scope: str, hosts: tuple[str, ...] | list[str]) -> str | None:
+    """Random per read spreads load; a two-party session gets the same one every time (a hash
+    of its scope), so both peers meet on one TURN server."""
+    if not hosts:
+        return None
+    if kind == "session":
+        digest = hashlib.sha256(scope.encode()).digest()
+        return hosts[int.from_bytes(digest[:8], "big") % len(hosts)]
+    return random.choice(hosts)  # noqa: S311  (spreading load, not a secret)
+
+
+def ice_servers(
+    turn_host: str | None, secret: str | None, account_id: str, now: int, ttl: int
+) -> list[dict[str, Any]]:
+    """RTCPeerConnection `iceServers`: STUN on the TURN host, and TURN with a time-limited
+    username/credential when the shared secret is known (username "<expiry>:<account>",
+    credential base64(HMAC-SHA1(secret, username)), as coturn's use-auth-secret checks)."""
+    if turn_host is None:
+        return []
+    address = turn_host if ":" in turn_host else f"{turn_host}:{TURN_PORT}"
+    servers: list[dict[str, Any]] = [{"urls": [f"stun:{address}"]}]
+    if secret:
+        username = f"{now + ttl}:{account_id}"
+        digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+        servers.append({
+            "urls": [f"turn:{address}?transport=udp", f"turn:{address}?transport=tcp"],
+            "username": username,
+            "credential": base64.b64encode(digest).decode(),
+        })  # fmt: skip
+    return servers

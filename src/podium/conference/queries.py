@@ -1,9 +1,8 @@
 """SQL for conference rooms."""
 
-# Load of each Janus server: Σ over its open rooms of max(connected, reserve); connected
-# participants are counted once joining media is tracked, until then the reserve.
+# Load of each Janus server: Σ over its open rooms of max(connected, reserve, 1).
 SERVER_LOADS = """
-SELECT janus_server, sum(greatest(coalesce(reserve, 0), 1))::bigint AS load
+SELECT janus_server, sum(greatest(connected, coalesce(reserve, 0), 1))::bigint AS load
 FROM conference_rooms
 WHERE backend = 'janus' AND janus_server IS NOT NULL
   AND (closed_at IS NULL OR closed_at > now())
@@ -12,13 +11,83 @@ GROUP BY janus_server
 
 # What should be on the Janus servers: open rooms, and rooms closed lately (to destroy there).
 JANUS_ROOMS = """
-SELECT r.id, r.janus_server, r.janus_secret, r.reserve, c.kind,
-       coalesce(c.title, c.scope) AS description,
+SELECT r.id, r.janus_server, r.janus_secret, r.reserve, c.kind, c.id AS class_id, c.host,
+       coalesce(c.title, c.scope) AS description, r.host_seen_at,
        r.closed_at IS NULL OR r.closed_at > now() AS open
 FROM conference_rooms r JOIN classes c ON c.id = r.class_id
 WHERE r.backend = 'janus' AND r.janus_server IS NOT NULL
   AND (r.closed_at IS NULL OR r.closed_at > now() - interval '1 day')
 """
 
-# Held until the transaction ends: one placement at a time per server.
+# Held until the transaction ends: one placement (or join) at a time per server.
 LOCK_SERVER = "SELECT pg_advisory_xact_lock(hashtext($1))"
+
+# A class and its conference room by id, with the caller's grant there if any ($3: account).
+MEDIA_TARGET = """
+SELECT c.id AS class_id, c.kind, c.scope, c.host, c.conference_room_id AS room_id,
+       (c.ends_at IS NOT NULL AND c.ends_at <= now()) OR r.closed_at IS NOT NULL AS closed,
+       r.backend, r.janus_server, r.janus_secret, r.reserve, r.connected,
+       g.id AS grant_id, g.revoked_at IS NOT NULL AS revoked
+FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
+LEFT JOIN media_grants g ON g.conference_room_id = r.id AND g.account_id = $3
+WHERE c.id = $1 AND c.audience = $2
+"""
+
+# The account's grant in the room, made or given its current role; a revoked one stays so.
+# `counted`: it was handed out since the room was last counted, so `connected` holds it.
+UPSERT_GRANT = """
+WITH old AS (
+    SELECT g.admitted_at > coalesce(r.counted_at, '-infinity') AS counted
+    FROM media_grants g JOIN conference_rooms r ON r.id = g.conference_room_id
+    WHERE g.conference_room_id = $2 AND g.account_id = $3
+)
+INSERT INTO media_grants (id, conference_room_id, account_id, role, admitted_at)
+VALUES ($1, $2, $3, $4, now())
+ON CONFLICT (conference_room_id, account_id)
+DO UPDATE SET role = EXCLUDED.role, admitted_at = now()
+RETURNING id, revoked_at IS NOT NULL AS revoked,
+          coalesce((SELECT counted FROM old), false) AS counted
+"""
+
+CONNECTED = "SELECT connected FROM conference_rooms WHERE id = $1"
+SET_CONNECTED = "UPDATE conference_rooms SET connected = $2 WHERE id = $1"
+
+REVOKE_GRANT = """
+INSERT INTO media_grants (id, conference_room_id, account_id, role, revoked_at)
+VALUES ($1, $2, $3, 'subscriber', now())
+ON CONFLICT (conference_room_id, account_id)
+DO UPDATE SET revoked_at = coalesce(media_grants.revoked_at, now())
+RETURNING id
+"""
+
+# Active grants of rooms: who may be in them, and as what.
+GRANTS = """
+SELECT conference_room_id, id, account_id, role FROM media_grants
+WHERE conference_room_id = ANY($1::uuid[]) AND revoked_at IS NULL
+"""
+
+# What a check saw: participants per room ($2), and whether the host was there ($3).
+SAW_ROOMS = """
+UPDATE conference_rooms r
+SET connected = s.connected, counted_at = now(),
+    host_seen_at = CASE WHEN s.host_here THEN now() ELSE r.host_seen_at END
+FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS s (id, connected, host_here)
+WHERE r.id = s.id
+"""
+
+# Rooms whose host left longer ago than the timeout ($1 seconds) end their started class now;
+# the stop announcement then closes the rooms and tells the tenant.
+TIME_OUT = """
+WITH due AS (
+    SELECT r.id, r.class_id FROM conference_rooms r JOIN classes c ON c.id = r.class_id
+    WHERE r.id = ANY($2::uuid[]) AND r.host_seen_at < now() - make_interval(secs => $1)
+      AND r.closed_at IS NULL AND (c.starts_at IS NULL OR c.starts_at <= now())
+      AND (c.ends_at IS NULL OR c.ends_at > now())
+    FOR UPDATE OF r, c
+), r AS (
+    UPDATE conference_rooms r SET timed_out = true FROM due WHERE r.id = due.id
+)
+UPDATE classes c SET ends_at = date_trunc('second', now()), updated_at = now()
+FROM due WHERE c.id = due.class_id
+RETURNING c.id
+"""

@@ -1,33 +1,56 @@
-"""Conference rooms: which media backend a class gets.
+"""Conference rooms: which media backend a class gets, and who may join its media.
 
 Without a Janus pool every class gets backend `none` (everything but media works); asking for
 `janus` then is refused before anything is made. With a pool, a class's room is placed on the
 most loaded server that still fits its reserve and created there before the class is stored;
 if the store fails, the room is destroyed again.
+
+Joining media hands out a grant: a participant id and a token Janus checks (the room's
+`allowed` list). Every client joins as a participant first (that gives the private id a
+subscription needs), so everyone in a room is visible, countable and can be hung up. A check
+every few seconds counts them, hangs up those without an active grant or sending media
+without the right, and ends a started class whose host left and did not come back.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from podium.auth.models import Principal
+from podium.auth.policy import Action, authorize
 from podium.conference import queries
 from podium.conference.janus import (
+    NO_SUCH_ROOM,
     ROOM_EXISTS,
     JanusClient,
     JanusError,
     JanusUnavailable,
+    participant_token,
     room_secret,
 )
-from podium.conference.models import ServerLoad, place, publishers_for, slots
+from podium.conference.models import (
+    MediaRole,
+    ServerLoad,
+    admit,
+    ice_servers,
+    intruders,
+    media_role,
+    pick_turn_host,
+    place,
+    publishers_for,
+    slots,
+)
+from podium.conference.schemas import MediaJoin
 from podium.config import JanusServerConfig
 from podium.db import Database
-from podium.errors import ServiceUnavailable
+from podium.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -99,10 +122,7 @@ class MediaPool:
                 description=description, record=True,
             )  # fmt: skip
         except (JanusUnavailable, JanusError) as exc:
-            raise ServiceUnavailable(
-                f"the media server could not create the room: {exc}",
-                code="media_server_unavailable",
-            ) from None
+            raise _unavailable("create the room", exc) from None
         return JanusRoom(server, secret)
 
     async def status(self, db: Database) -> list[dict[str, Any]]:
@@ -123,15 +143,18 @@ class MediaPool:
             report.append(entry)
         return report
 
-    async def reconcile(self, db: Database) -> None:
+    async def reconcile(self, db: Database, host_timeout: float = 600.0) -> None:
         """Bring each server in line with the database: re-create the rooms of open classes it
-        lost (a restart loses them all), destroy those of closed classes, and sweep rooms no
-        class names once they have been seen unknown twice (one may be mid-create)."""
+        lost (a restart loses them all), destroy those of closed classes, sweep rooms no class
+        names once they have been seen unknown twice (one may be mid-create); count who is in
+        each room, hang up intruders, and time out rooms whose host left."""
         rows = await db.fetch(queries.JANUS_ROOMS)
         known = {str(r["id"]): r for r in rows}
+        grants = await self._grants(db, [r["id"] for r in rows if r["open"]])
+        seen: list[tuple[uuid.UUID, int, bool]] = []
         for server, client in self.clients.items():
             try:
-                present = set(await client.rooms())
+                present = await client.rooms()
             except (JanusUnavailable, JanusError) as exc:
                 log.warning("media server %s: %s", server, exc)
                 continue
@@ -139,22 +162,135 @@ class MediaPool:
                 if row["janus_server"] != server:
                     continue
                 if row["open"] and room_id not in present:
-                    await self._recreate(client, row)
+                    await self._recreate(client, row, grants.get(row["id"], {}))
                 elif not row["open"] and room_id in present:
                     with contextlib.suppress(JanusUnavailable, JanusError):
                         await client.destroy_room(room_id, row["janus_secret"])
-            unknown = present - known.keys()
+                elif row["open"]:
+                    count = present[room_id]
+                    host_here = count > 0 and await self._look_in(
+                        client, room_id, row["janus_secret"], row["host"],
+                        grants.get(row["id"], {}),
+                    )  # fmt: skip
+                    seen.append((row["id"], count, host_here))
+            unknown = present.keys() - known.keys()
             for room_id in unknown & self._unknown.get(server, set()):
                 with contextlib.suppress(JanusUnavailable, JanusError):
                     await client.destroy_room(room_id, room_secret(client.room_key, room_id))
             self._unknown[server] = unknown
+        if seen:
+            ids, counts, hosts = (list(column) for column in zip(*seen, strict=True))
+            await db.execute(queries.SAW_ROOMS, ids, counts, hosts)
+            away = [room for room, _, here in seen if not here]
+            for class_id in await db.fetch(queries.TIME_OUT, host_timeout, away):
+                log.info("class %s: its host left and did not return; closing", class_id["id"])
 
-    async def _recreate(self, client: JanusClient, row: Any) -> None:
+    async def _grants(
+        self, db: Any, room_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, tuple[str, MediaRole]]]:
+        """Active grants per room: participant id -> (account, role)."""
+        out: dict[uuid.UUID, dict[str, tuple[str, MediaRole]]] = {}
+        for g in await db.fetch(queries.GRANTS, room_ids) if room_ids else []:
+            out.setdefault(g["conference_room_id"], {})[str(g["id"])] = (
+                g["account_id"], MediaRole(g["role"]),
+            )  # fmt: skip
+        return out
+
+    async def _look_in(
+        self, client: JanusClient, room_id: str, secret: str, host: str | None,
+        grants: dict[str, tuple[str, MediaRole]],
+    ) -> bool:  # fmt: skip
+        """Hang up whoever is in the room without the right to be (or to send); answers
+        whether the class's host is there."""
+        try:
+            people = await client.participants(room_id)
+            roles = {pid: role for pid, (_, role) in grants.items()}
+            for pid in intruders(people, roles):
+                log.info("room %s: hanging up participant %s (no grant for that)", room_id, pid)
+                await client.kick(room_id, secret, pid)
+        except (JanusUnavailable, JanusError) as exc:
+            log.warning("room %s: %s", room_id, exc)
+            return True  # unknown: never time a room out on a failed look
+        here = {str(p.get("id")) for p in people}
+        return any(pid in here and account == host for pid, (account, _) in grants.items())
+
+    def client(self, server: str) -> JanusClient:
+        client = self.clients.get(server)
+        if client is None:
+            raise ServiceUnavailable(
+                f"the class's media server {server!r} is no longer configured",
+                code="media_server_unavailable",
+            )
+        return client
+
+    async def admit(
+        self, db: Database, client: JanusClient, row: Any, account_id: str, role: MediaRole
+    ) -> uuid.UUID:
+        """Count the participant in (or refuse them when the server is full), record their
+        grant and put its token on the room's allow-list, under the server's lock."""
+        server, room = row["janus_server"], str(row["room_id"])
+        people = await self._participants(db, client, room, row)
+        async with db.transaction() as conn:
+            await conn.execute(queries.LOCK_SERVER, f"podium:janus:{server}")
+            grant = await conn.fetchrow(
+                queries.UPSERT_GRANT, uuid.uuid4(), row["room_id"], account_id, role.value
+            )
+            if grant["revoked"]:
+                raise Forbidden("this account's media access to the class was revoked",
+                                code="media_revoked")  # fmt: skip
+            counted = await conn.fetchval(queries.CONNECTED, row["room_id"])
+            load = next((s.load for s in await self.loads(conn) if s.id == server), 0)
+            here = grant["counted"] or str(grant["id"]) in {str(p.get("id")) for p in people}
+            joined = admit(load, self.configs[server].capacity, row["reserve"], counted,
+                           len(people), here)  # fmt: skip
+            if joined is None:
+                raise ServiceUnavailable(
+                    "the class's media server is full; try again when someone leaves",
+                    code="capacity_exceeded",
+                )
+            await conn.execute(queries.SET_CONNECTED, row["room_id"], joined)
+            token = participant_token(client.room_key, room, str(grant["id"]))
+            try:
+                await client.allow(room, row["janus_secret"], "add", [token])
+            except (JanusUnavailable, JanusError) as exc:
+                raise _unavailable("let the participant in", exc) from None
+        if role is MediaRole.PUBLISHER and row["kind"] == "webinar" and people:
+            # The presenter arrives: whoever else took the one publisher slot is hung up now.
+            grants = await self._grants(db, [row["room_id"]])
+            await self._look_in(client, room, row["janus_secret"], row["host"],
+                                grants.get(row["room_id"], {}))  # fmt: skip
+        granted: uuid.UUID = grant["id"]
+        return granted
+
+    async def _participants(
+        self, db: Database, client: JanusClient, room: str, row: Any
+    ) -> list[Any]:
+        """Who is in the room now; a room Janus lost (restarted since the last check) is
+        re-created on the spot, empty."""
+        try:
+            return await client.participants(room)
+        except JanusError as exc:
+            if exc.code != NO_SUCH_ROOM:
+                raise _unavailable("list the room", exc) from None
+        except JanusUnavailable as exc:
+            raise _unavailable("list the room", exc) from None
+        recreated = {"id": row["room_id"], "janus_server": row["janus_server"],
+                     "janus_secret": row["janus_secret"], "kind": row["kind"],
+                     "reserve": row["reserve"], "description": row["scope"]}  # fmt: skip
+        grants = await self._grants(db, [row["room_id"]])
+        await self._recreate(client, recreated, grants.get(row["room_id"], {}))
+        return []
+
+    async def _recreate(
+        self, client: JanusClient, row: Any, grants: dict[str, tuple[str, MediaRole]]
+    ) -> None:
+        room_id = str(row["id"])
         try:
             await client.create_room(
-                str(row["id"]), secret=row["janus_secret"],
+                room_id, secret=row["janus_secret"],
                 publishers=publishers_for(row["kind"], row["reserve"]),
                 description=row["description"], record=True,
+                allowed=[participant_token(client.room_key, room_id, g) for g in grants],
             )  # fmt: skip
             log.info("re-created room %s on %s", row["id"], row["janus_server"])
         except JanusError as exc:
@@ -187,10 +323,7 @@ class MediaPool:
                 "new_publishers": publishers_for(kind, new_reserve),
             })  # fmt: skip
         except (JanusUnavailable, JanusError) as exc:
-            raise ServiceUnavailable(
-                f"the media server could not change the room: {exc}",
-                code="media_server_unavailable",
-            ) from None
+            raise _unavailable("change the room", exc) from None
 
     async def destroy_room(self, room: JanusRoom, room_id: uuid.UUID) -> None:
         """Best effort: a room that cannot be destroyed now is swept later."""
@@ -200,7 +333,88 @@ class MediaPool:
                 await client.destroy_room(str(room_id), room.secret)
 
 
+def _unavailable(doing: str, exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"the media server could not {doing}: {exc}", code="media_server_unavailable"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class JanusRoom:
     server: str
     secret: str  # guards edit and destroy; never shown to clients
+
+
+@dataclass(frozen=True, slots=True)
+class IceOptions:
+    """What media credentials offer for NAT traversal (PODIUM_TURN_*)."""
+
+    turn_hosts: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    ttl_seconds: int = 12 * 3600
+
+
+async def _media_target(db: Database, principal: Principal, class_id: uuid.UUID) -> Any:
+    """The class's conference room on Janus, with the caller's grant; 404 / 409 otherwise."""
+    row = await db.fetchrow(queries.MEDIA_TARGET, class_id, principal.audience,
+                            principal.account_id)  # fmt: skip
+    if row is None:
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    if row["backend"] != "janus" or row["janus_server"] is None:
+        raise Conflict(
+            "this class has no media room (its backend is `none`)",
+            code="no_media_room", field="backend",
+        )  # fmt: skip
+    return row
+
+
+async def join_media(
+    db: Database, pool: MediaPool, principal: Principal, class_id: uuid.UUID,
+    ice: IceOptions = IceOptions(),
+) -> MediaJoin:  # fmt: skip
+    """What a browser needs to join the class's media: the Janus URL and room, a participant id
+    and a token Janus checks, the participant's role, and ICE servers. Asking again answers
+    the same participant id and token (a reconnect), with fresh TURN credentials."""
+    authorize(principal, Action.READ_CLASS)
+    row = await _media_target(db, principal, class_id)
+    if row["closed"]:
+        raise Conflict("the class has closed; its media room is gone", code="class_closed")
+    if row["revoked"]:
+        raise Forbidden("this account's media access to the class was revoked",
+                        code="media_revoked")  # fmt: skip
+    role = media_role(row["kind"], principal.account_id, row["host"], principal.is_service)
+    client = pool.client(row["janus_server"])
+    grant_id = await pool.admit(db, client, row, principal.account_id, role)
+    turn_host = pick_turn_host(row["kind"], row["scope"], ice.turn_hosts)
+    room = str(row["room_id"])
+    return MediaJoin(
+        class_id=row["class_id"], room=room, janus_url=client.url, server=row["janus_server"],
+        role=role.value, participant_id=str(grant_id),
+        token=participant_token(client.room_key, room, str(grant_id)),
+        ice_servers=ice_servers(turn_host, ice.turn_secret, principal.account_id,
+                                int(time.time()), ice.ttl_seconds),
+        turn_host=turn_host,
+    )  # fmt: skip
+
+
+async def revoke_media(
+    db: Database, pool: MediaPool, principal: Principal, class_id: uuid.UUID, account_id: str
+) -> None:
+    """The account loses media access to the class for good: its token leaves the room's
+    allow-list and it is hung up at once. Recorded first, so a Janus that does not answer now
+    still sees the account hung up by the next check (it has no active grant)."""
+    authorize(principal, Action.UPDATE_CLASS)
+    row = await db.fetchrow(queries.MEDIA_TARGET, class_id, principal.audience, account_id)
+    if row is None:
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    grant_id = await db.fetchval(queries.REVOKE_GRANT, uuid.uuid4(), row["room_id"], account_id)
+    if row["backend"] != "janus" or row["janus_server"] not in pool.clients:
+        return
+    client = pool.clients[row["janus_server"]]
+    room = str(row["room_id"])
+    try:
+        await client.allow(room, row["janus_secret"], "remove",
+                           [participant_token(client.room_key, room, str(grant_id))])  # fmt: skip
+        await client.kick(room, row["janus_secret"], str(grant_id))
+    except (JanusUnavailable, JanusError) as exc:
+        log.warning("revoke in room %s: %s (the next check hangs them up)", room, exc)

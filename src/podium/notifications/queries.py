@@ -30,7 +30,8 @@ WITH due AS (
 ), n AS (
     INSERT INTO notifications (event_id, audience, type, payload)
     SELECT gen_random_uuid(), audience, kind || '.stop',
-           jsonb_build_object('id', id, 'scope', scope, 'tags', tags)
+           jsonb_build_object('id', id, 'scope', scope, 'tags', tags, 'timed_out',
+               (SELECT r.timed_out FROM conference_rooms r WHERE r.id = due.conference_room_id))
     FROM due
     RETURNING id, audience
 ), j AS (
