@@ -7,7 +7,8 @@ Starts a private PostgreSQL, a private Janus (podium.conference.local) and one P
 (pinned to core 0) with that Janus as its pool, then: (1) creates rooms straight on Janus through
 its admin API, (2) creates minigroups through Podium's API (placement, the Janus room, the class
 and both rooms in PostgreSQL); each first one at a time (latency p50/p99), then `concurrency` at
-a time (rooms/s).
+a time (rooms/s). (3) joins a class's media (`POST /api/v1/classes/:id/media`, a new account
+each time) beside the two Janus calls a join makes (`listparticipants`, `allowed add`).
 """
 
 from __future__ import annotations
@@ -95,19 +96,46 @@ def main() -> None:
                     assert r.status_code == 201, r.text
                     assert r.json()["backend"] == "janus"
 
-                return {
+                results = {
                     "Janus create (admin API), the limit": await timed(
                         bare, args.classes, args.concurrency),
                     "Podium: class + event room + Janus room": await timed(
                         podium, args.classes, args.concurrency),
                 }  # fmt: skip
 
+                room = str(uuid.uuid4())
+                await client.create_room(room, secret="s" * 16, publishers=6,
+                                         description="joins", record=True)  # fmt: skip
+
+                async def bare_join(i: int) -> None:
+                    await client.participants(room)
+                    await client.allow(room, "s" * 16, "add", [f"token-{i}"])
+
+                r = await http.post(
+                    f"http://127.0.0.1:{port}/api/v1/minigroups",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"scope": f"join-{run_id}", "audience": TENANT.audience,
+                          "host": "h", "reserve": 6})  # fmt: skip
+                media = f"http://127.0.0.1:{port}/api/v1/classes/{r.json()['class_id']}/media"
+                users = [tokens.mint(tenant_from_config(TENANT), f"u{i}", 3600)
+                         for i in range(2 * args.classes)]  # fmt: skip
+
+                async def join(i: int) -> None:
+                    r = await http.post(media, headers={"Authorization": f"Bearer {users[i]}"})
+                    assert r.status_code == 200, r.text
+
+                results["Janus listparticipants + allowed add, the limit of a join"] = await timed(
+                    bare_join, args.classes, args.concurrency)  # fmt: skip
+                results["Podium: join media (POST /classes/:id/media)"] = await timed(
+                    join, args.classes, args.concurrency)  # fmt: skip
+                return results
+
         results = asyncio.run(run())
     print(
         f"\n{args.classes} one at a time (latency), then {args.classes} with "
         f"{args.concurrency} at once (rate); one Podium process pinned to one core:\n"
     )
-    print("| what | p50 ms | p99 ms | rooms/s |")
+    print("| what | p50 ms | p99 ms | per s |")
     print("|---|---:|---:|---:|")
     for name, r in results.items():
         print(f"| {name} | {r['p50']:.2f} | {r['p99']:.2f} | {r['per_s']:,.0f} |")

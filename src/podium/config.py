@@ -40,6 +40,8 @@ class JanusServerConfig(BaseModel):
     admin_secret: str = Field(min_length=8, repr=False)
     room_key: str = Field(min_length=8, repr=False)  # the videoroom plugin's admin_key
     capacity: int = Field(default=100, ge=1)  # participant slots this server takes
+    # Where Janus writes recordings (.mjr, a folder on the Janus host); unset: Janus's default.
+    rec_dir: str | None = None
 
 
 class Settings(BaseSettings):

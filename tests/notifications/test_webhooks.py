@@ -178,6 +178,7 @@ async def test_a_class_whose_end_passes_is_announced_once(
             "id": created["class_id"],
             "scope": "ends-soon",
             "tags": {"k": 1},
+            "timed_out": False,
         }
         await asyncio.sleep(0.5)
         assert len(receiver.received) == 1  # once

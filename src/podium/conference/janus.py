@@ -49,9 +49,10 @@ class JanusError(Exception):
 class JanusClient:
     def __init__(
         self, url: str, admin_url: str, admin_secret: str, room_key: str,
-        client: httpx.AsyncClient,
+        client: httpx.AsyncClient, rec_dir: str | None = None,
     ) -> None:  # fmt: skip
         self.url = url.rstrip("/")
+        self.rec_dir = rec_dir
         self.admin_url = admin_url.rstrip("/")
         self.admin_secret = admin_secret
         self.room_key = room_key
@@ -96,7 +97,7 @@ class JanusClient:
             "request": "create", "room": room, "admin_key": self.room_key, "secret": secret,
             "publishers": publishers, "description": description[:100], "record": record,
             "is_private": True, "permanent": False, "allowed": allowed or [],
-            "require_pvtid": True,
+            "require_pvtid": True, **({"rec_dir": self.rec_dir} if self.rec_dir else {}),
         })  # fmt: skip
 
     async def allow(self, room: str, secret: str, action: str, tokens: list[str]) -> None:

@@ -35,7 +35,7 @@ class JanusServer:
         self.admin_secret = "janus-admin-" + uuid.uuid4().hex[:12]
         self.room_key = "janus-rooms-" + uuid.uuid4().hex[:12]
         self.proc: subprocess.Popen[bytes] | None = None
-        for sub in ("plugins", "transports", "events", "loggers"):
+        for sub in ("plugins", "transports", "events", "loggers", "recordings"):
             (self.dir / sub).mkdir()
         (self.dir / "plugins" / "libjanus_videoroom.so").symlink_to(
             JANUS_LIB / "plugins" / "libjanus_videoroom.so"
@@ -79,12 +79,13 @@ class JanusServer:
             "admin_secret": self.admin_secret,
             "room_key": self.room_key,
             "capacity": self.capacity,
+            "rec_dir": str(self.dir / "recordings"),
         }
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             ["janus", "-C", str(self.dir / "janus.jcfg"), "-F", str(self.dir), "-o", "-N",
-             "-L", str(self.dir / "janus.log")],
+             "-L", str(self.dir / "janus.log")], cwd=self.dir,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

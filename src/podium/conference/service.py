@@ -75,7 +75,7 @@ class MediaPool:
         self._http = httpx.AsyncClient()
         self.configs = {s.id: s for s in servers}
         self.clients = {
-            s.id: JanusClient(s.url, s.admin_url, s.admin_secret, s.room_key, self._http)
+            s.id: JanusClient(s.url, s.admin_url, s.admin_secret, s.room_key, self._http, s.rec_dir)
             for s in servers
         }
         self._unknown: dict[str, set[str]] = {}  # rooms seen on a server that no class names
@@ -206,7 +206,8 @@ class MediaPool:
             people = await client.participants(room_id)
             roles = {pid: role for pid, (_, role) in grants.items()}
             for pid in intruders(people, roles):
-                log.info("room %s: hanging up participant %s (no grant for that)", room_id, pid)
+                log.info("room %s: hanging up %s (no grant, or sending without the right)",
+                         room_id, pid)  # fmt: skip
                 await client.kick(room_id, secret, pid)
         except (JanusUnavailable, JanusError) as exc:
             log.warning("room %s: %s", room_id, exc)
