@@ -228,3 +228,48 @@ async def test_concurrent_creates_never_overfill_a_server(database_url: str) -> 
     finally:
         stop_server(proc)
         janus.stop()
+
+
+async def test_janus_killed_mid_create_leaves_no_half_made_class(
+    database_url: str, janus: JanusServer
+) -> None:
+    """Creates in flight while Janus is SIGKILLed: each answers 201 (the class, both rooms and,
+    once Janus is back, its Janus room all exist) or 503 (nothing at all exists)."""
+    import asyncio
+
+    import asyncpg
+
+    async for client in client_for(database_url, janus, **QUICK):
+
+        async def create(i: int) -> tuple[str, int]:
+            scope = f"kill-{i}"
+            r = await client.post("/api/v1/minigroups", json=minigroup(scope, 2))
+            return scope, r.status_code
+
+        async def kill_soon() -> None:
+            await asyncio.sleep(0.05)
+            assert janus.proc is not None
+            janus.proc.kill()
+
+        results = await asyncio.gather(*(create(i) for i in range(40)), kill_soon())
+        answers = [r for r in results if r is not None]
+        assert {status for _, status in answers} <= {201, 503}
+        made = {scope for scope, status in answers if status == 201}
+        assert made and len(made) < 40  # the kill landed mid-way
+        assert janus.proc is not None
+        janus.proc.wait()
+        janus.proc = None
+        conn = await asyncpg.connect(database_url)
+        try:
+            stored = {r["scope"] for r in await conn.fetch("SELECT scope FROM classes")}
+            rooms = await conn.fetchval("SELECT count(*) FROM conference_rooms")
+            events = await conn.fetchval("SELECT count(*) FROM event_rooms")
+        finally:
+            await conn.close()
+        assert stored == made and rooms == events == len(made)
+        janus.start()  # back, empty: the check re-creates exactly the stored classes' rooms
+
+        async def rooms_back() -> bool:
+            return len(janus.rooms()) == len(made)
+
+        await eventually(rooms_back, seconds=20)

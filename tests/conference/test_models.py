@@ -16,6 +16,7 @@ from podium.conference.models import (
     pick_turn_host,
     place,
     publishers_for,
+    resized_load,
     slots,
 )
 
@@ -107,3 +108,10 @@ def test_ice_servers_carry_time_limited_turn_credentials() -> None:
     expected = hmac.new(b"s" * 16, b"1060:acc", hashlib.sha1).digest()
     assert base64.b64decode(turn["credential"]) == expected
     assert turn["urls"][0] == "turn:turn.example:5349?transport=udp"
+
+
+def test_a_new_reserve_counts_against_whoever_is_connected() -> None:
+    assert resized_load(10, 0, 4, 8) == 14  # nobody in: the reserve decides
+    assert resized_load(10, 6, 4, 8) == 12  # 6 were counted; the room now holds 8
+    assert resized_load(10, 9, 4, 8) == 10  # 9 in: the room already counts 9 either way
+    assert resized_load(10, 0, None, None) == 10

@@ -78,6 +78,12 @@ def admit(
     return joined
 
 
+def resized_load(load: int, connected: int, old: int | None, new: int | None) -> int:
+    """The server's load once a room's reserve changes: the room counts max(connected, reserve)
+    before and after."""
+    return load - max(connected, slots(old)) + max(connected, slots(new))
+
+
 def intruders(participants: list[dict[str, Any]], roles: dict[str, MediaRole]) -> list[str]:
     """Participants to hang up: one whose id is no active grant (revoked, or a client that
     did not use the id it was given), or a subscriber who is sending media. Janus cannot tie a

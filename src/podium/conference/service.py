@@ -45,6 +45,7 @@ from podium.conference.models import (
     pick_turn_host,
     place,
     publishers_for,
+    resized_load,
     slots,
 )
 from podium.conference.schemas import MediaJoin
@@ -313,7 +314,8 @@ class MediaPool:
             return  # a server no longer configured: the reserve is only recorded
         await conn.execute(queries.LOCK_SERVER, f"podium:janus:{room.server}")
         load = next((s.load for s in await self.loads(conn) if s.id == room.server), 0)
-        if load - slots(old_reserve) + slots(new_reserve) > config.capacity:
+        connected = await conn.fetchval(queries.CONNECTED, room_id)
+        if resized_load(load, connected, old_reserve, new_reserve) > config.capacity:
             raise ServiceUnavailable(
                 f"the class's media server has no room for a reserve of {slots(new_reserve)}",
                 code="capacity_exceeded", field="reserve",
