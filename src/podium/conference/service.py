@@ -151,14 +151,21 @@ class MediaPool:
         each room, hang up intruders, and time out rooms whose host left."""
         rows = await db.fetch(queries.JANUS_ROOMS)
         known = {str(r["id"]): r for r in rows}
-        grants = await self._grants(db, [r["id"] for r in rows if r["open"]])
-        seen: list[tuple[uuid.UUID, int, bool]] = []
+        listed: dict[str, dict[str, int]] = {}
         for server, client in self.clients.items():
             try:
-                present = await client.rooms()
+                listed[server] = await client.rooms()
             except (JanusUnavailable, JanusError) as exc:
                 log.warning("media server %s: %s", server, exc)
-                continue
+        # Grants are read only for the rooms that need them: lost ones and ones with people.
+        grants = await self._grants(db, [
+            row["id"] for room_id, row in known.items()
+            if row["open"] and row["janus_server"] in listed
+            and listed[row["janus_server"]].get(room_id, 1) > 0
+        ])  # fmt: skip
+        seen: list[tuple[uuid.UUID, int, bool]] = []
+        for server, present in listed.items():
+            client = self.clients[server]
             for room_id, row in known.items():
                 if row["janus_server"] != server:
                     continue
