@@ -26,6 +26,7 @@ from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
 from podium.jobs import JobRunner
 from podium.notifications.routes import NotificationRoutes
+from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
@@ -112,6 +113,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             NotificationRoutes,
             MediaRoutes,
             ClassMediaRoutes,
+            ClassParticipantRoutes,
+            ParticipantRoutes,
+            join,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

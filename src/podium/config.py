@@ -84,7 +84,15 @@ class Settings(BaseSettings):
     turn_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=7 * 86400)
     # A room whose host left media and did not come back for this long closes (`timed_out`).
     host_timeout_seconds: float = Field(default=600.0, gt=0, le=7 * 86400)
+    # Where browsers reach Podium (entry links point there); default http://HOST:PORT.
+    public_url: str | None = None
+    # Access tokens issued for an entry link last this long, and never past the class's end.
+    participant_token_seconds: int = Field(default=12 * 3600, ge=60, le=7 * 86400)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @field_validator("database_url")
     @classmethod

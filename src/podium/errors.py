@@ -80,6 +80,14 @@ class Conflict(PodiumError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class Gone(PodiumError):
+    status, code, title = 410, "gone", "Gone"
+
+
+class PreconditionFailed(PodiumError):
+    status, code, title = 412, "precondition_failed", "Precondition failed"
+
+
 class PayloadTooLarge(PodiumError):
     status, code, title = 413, "payload_too_large", "Payload too large"
 
@@ -109,6 +117,8 @@ _BY_STATUS: dict[int, type[PodiumError]] = {
         NotFound,
         MethodNotAllowed,
         Conflict,
+        Gone,
+        PreconditionFailed,
         PayloadTooLarge,
         UnsupportedMediaType,
         ValidationFailed,

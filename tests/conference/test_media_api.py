@@ -240,3 +240,35 @@ async def test_a_join_after_a_restart_recreates_the_room_at_once(
         async with JanusSession(janus.url) as s:
             body = cred.json()
             assert (await s.join(body["room"], body["token"], body["participant_id"]))["id"]
+
+
+async def test_participants_roles_decide_publishing_and_cancel_hangs_up(
+    database_url: str, janus: JanusServer
+) -> None:
+    async for client in client_for(database_url, janus):
+        w = (await client.post("/api/v1/webinars", json=webinar("m-11", host=None))).json()
+        people = f"/api/v1/classes/{w['class_id']}/participants"
+        mod = (await client.post(people, json={"display_name": "M", "role": "moderator"})).json()
+        pupil = (await client.post(people, json={"display_name": "P"})).json()
+
+        async def token_of(p: dict[str, Any]) -> str:
+            entry = p["entry_url"].rsplit("/join/", 1)[1]
+            r = await client.post("/api/v1/join", json={"entry_token": entry})
+            return str(r.json()["access_token"])
+
+        media_url = f"/api/v1/classes/{w['class_id']}/media"
+        m = (await client.post(media_url, headers=bearer(await token_of(mod)))).json()
+        p = (await client.post(media_url, headers=bearer(await token_of(pupil)))).json()
+        assert m["role"] == "publisher" and p["role"] == "subscriber"
+        async with JanusSession(janus.url) as s:
+            await s.join(p["room"], p["token"], p["participant_id"])
+            r = await client.delete(f"/api/v1/participants/{pupil['participant_id']}")
+            assert r.status_code == 204
+            kicked = await s.wait_for(
+                lambda e: e.get("plugindata", {}).get("data", {}).get("reason") == "kicked"
+            )
+            assert kicked
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from uuid import UUID
 
 Algorithm = Literal["HS256", "ES256"]
 
@@ -19,9 +20,13 @@ class Tenant:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated caller: the tenant's backend (service) or one of its end users."""
+    """An authenticated caller: the tenant's backend (service) or one of its end users. An end
+    user who came in through a participant's entry link also carries that participant."""
 
     audience: str
     account_id: str
     is_service: bool
     expires_at: float = float("inf")  # the token's `exp`
+    participant_id: UUID | None = None
+    class_id: UUID | None = None  # the class the participant belongs to
+    role: str | None = None  # the participant's role when the token was issued

@@ -7,6 +7,7 @@ caller's audience; this function decides the rights within an audience.
 from __future__ import annotations
 
 from enum import Enum
+from uuid import UUID
 
 from podium.auth.models import Principal
 from podium.errors import Forbidden, NotFound
@@ -19,8 +20,19 @@ class Action(Enum):
     POST_EVENT = "post events in a class's room"
 
 
-def allowed(principal: Principal, action: Action) -> bool:
+# Participant roles that manage their own class (participants, lobby, media access).
+MANAGING_ROLES = ("owner", "moderator")
+
+
+def allowed(principal: Principal, action: Action, class_id: UUID | None = None) -> bool:
+    """`class_id`: the class the action is on, when the caller knows it. A participant's owner
+    or moderator may update their own class, never another."""
     if principal.is_service:
+        return True
+    if (
+        action is Action.UPDATE_CLASS and class_id is not None
+        and principal.class_id == class_id and principal.role in MANAGING_ROLES
+    ):  # fmt: skip
         return True
     # An end user may read a class of their audience and post in its room (chat, reactions:
     # what a locked type keeps to moderators is decided by the room's rules); managing classes
@@ -28,14 +40,17 @@ def allowed(principal: Principal, action: Action) -> bool:
     return action in (Action.READ_CLASS, Action.POST_EVENT)
 
 
-def authorize(principal: Principal, action: Action, audience: str | None = None) -> None:
+def authorize(
+    principal: Principal, action: Action, audience: str | None = None,
+    class_id: UUID | None = None,
+) -> None:  # fmt: skip
     if audience is not None and audience != principal.audience:
         raise Forbidden(
             f"a token of audience {principal.audience!r} cannot {action.value} in {audience!r}",
             field="audience",
             code="audience_mismatch",
         )
-    if not allowed(principal, action):
+    if not allowed(principal, action, class_id):
         raise Forbidden(f"this token may not {action.value}", code="not_allowed")
 
 

@@ -22,3 +22,5 @@ RETURNING audience
 """
 
 DELETE_TENANT = "DELETE FROM tenants WHERE audience = $1 RETURNING audience"
+
+SELECT_ISSUING_KEY = "SELECT key FROM server_keys WHERE name = 'links'"

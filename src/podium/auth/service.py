@@ -34,9 +34,11 @@ class TenantDirectory:
         self._loaded_at = float("-inf")
         self._reloading: asyncio.Task[None] | None = None
         self._verified: dict[str, Principal] = {}
+        self.issuing_key = ""  # Podium's own key (entry links, participants' tokens)
 
     async def reload(self) -> None:
         rows = await self.db.fetch(queries.SELECT_TENANTS)
+        self.issuing_key = await self.db.fetchval(queries.SELECT_ISSUING_KEY) or ""
         tenants = {row["audience"]: Tenant(**dict(row)) for row in rows}
         if tenants != self._tenants:
             self._verified.clear()  # a changed or removed key must not keep its tokens alive
@@ -67,7 +69,10 @@ class TenantDirectory:
         tenant = self._tenants.get(tokens.unverified_audience(token))
         if tenant is None:
             raise Unauthorized("the token's audience is not a tenant here", code="unknown_audience")
-        principal = tokens.verify(token, tenant)
+        if tokens.unverified_issuer(token) == tokens.PODIUM_ISSUER and self.issuing_key:
+            principal = tokens.verify_issued(token, self.issuing_key, tenant.audience)
+        else:
+            principal = tokens.verify(token, tenant)
         if len(self._verified) >= VERIFIED_TOKENS_MAX:
             self._verified.pop(next(iter(self._verified)))
         self._verified[token] = principal

@@ -7,6 +7,7 @@ The algorithm is pinned per tenant (never taken from the token header), `exp`, `
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import jwt
@@ -70,3 +71,46 @@ def mint(tenant: Tenant, sub: str, ttl_seconds: int, signing_key: str | None = N
         "exp": now + ttl_seconds,
     }
     return jwt.encode(claims, signing_key or tenant.key, algorithm=tenant.algorithm)
+
+
+# Tokens Podium issues itself (for participants who came in through an entry link) name this
+# issuer and are signed with Podium's own key; a tenant's key never signs them.
+PODIUM_ISSUER = "podium"
+
+
+def unverified_issuer(token: str) -> str | None:
+    try:
+        iss = jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        return None
+    return iss if isinstance(iss, str) else None
+
+
+def issue(key: str, audience: str, participant: dict[str, Any], ttl_seconds: int) -> str:
+    """An end-user token for a participant (HS256 under Podium's key)."""
+    now = int(time.time())
+    claims = {
+        "iss": PODIUM_ISSUER, "aud": audience, "sub": participant["account_id"], "iat": now,
+        "exp": now + ttl_seconds, "pid": str(participant["id"]),
+        "cid": str(participant["class_id"]), "role": participant["role"],
+    }  # fmt: skip
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def verify_issued(token: str, key: str, audience: str) -> Principal:
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=["HS256"], audience=audience, issuer=PODIUM_ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": ["exp", "aud", "iss", "sub", "pid", "cid"]},
+        )  # fmt: skip
+        participant_id, class_id = uuid.UUID(claims["pid"]), uuid.UUID(claims["cid"])
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("the token has expired", code="token_expired") from None
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise Unauthorized(f"the token is not valid: {exc}", code="invalid_token") from None
+    return Principal(
+        audience=audience, account_id=str(claims["sub"]), is_service=False,
+        expires_at=float(claims["exp"]) + LEEWAY_SECONDS, participant_id=participant_id,
+        class_id=class_id, role=str(claims.get("role") or "guest"),
+    )  # fmt: skip

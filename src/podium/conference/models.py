@@ -53,10 +53,10 @@ def place(servers: list[ServerLoad], reserve: int | None) -> str | None:
     return min(fitting, key=lambda s: (-s.load, s.id)).id
 
 
-def media_role(kind: str, account_id: str, host: str | None, is_service: bool) -> MediaRole:
-    """A webinar's viewers only watch: its host (and the tenant's backend) present. In a
-    minigroup or a session everyone may publish."""
-    if kind != "webinar" or is_service or (host is not None and account_id == host):
+def media_role(kind: str, account_id: str, host: str | None, manages: bool) -> MediaRole:
+    """A webinar's viewers only watch: its host, and those who manage the class (the tenant's
+    backend, owners and moderators), present. In a minigroup or a session everyone publishes."""
+    if kind != "webinar" or manages or (host is not None and account_id == host):
         return MediaRole.PUBLISHER
     return MediaRole.SUBSCRIBER
 

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from podium.auth.models import Principal
-from podium.auth.policy import Action, authorize
+from podium.auth.policy import MANAGING_ROLES, Action, authorize
 from podium.conference import queries
 from podium.conference.janus import (
     NO_SUCH_ROOM,
@@ -392,7 +392,11 @@ async def join_media(
     if row["revoked"]:
         raise Forbidden("this account's media access to the class was revoked",
                         code="media_revoked")  # fmt: skip
-    role = media_role(row["kind"], principal.account_id, row["host"], principal.is_service)
+    # The tenant's backend, and a participant who manages this class, present in webinars.
+    manages = principal.is_service or (
+        principal.class_id == class_id and principal.role in MANAGING_ROLES
+    )
+    role = media_role(row["kind"], principal.account_id, row["host"], manages)
     client = pool.client(row["janus_server"])
     grant_id = await pool.admit(db, client, row, principal.account_id, role)
     turn_host = pick_turn_host(row["kind"], row["scope"], ice.turn_hosts)
@@ -410,16 +414,24 @@ async def join_media(
 async def revoke_media(
     db: Database, pool: MediaPool, principal: Principal, class_id: uuid.UUID, account_id: str
 ) -> None:
-    """The account loses media access to the class for good: its token leaves the room's
-    allow-list and it is hung up at once. Recorded first, so a Janus that does not answer now
-    still sees the account hung up by the next check (it has no active grant)."""
-    authorize(principal, Action.UPDATE_CLASS)
-    row = await db.fetchrow(queries.MEDIA_TARGET, class_id, principal.audience, account_id)
-    if row is None:
+    """The account loses media access to the class for good (see `hang_up`)."""
+    authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    if not await hang_up(db, pool, principal.audience, class_id, account_id):
         raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+
+
+async def hang_up(
+    db: Database, pool: MediaPool, audience: str, class_id: uuid.UUID, account_id: str
+) -> bool:
+    """Revoke the account's grant: its token leaves the room's allow-list and it is hung up at
+    once. Recorded first, so a Janus that does not answer now still sees the account hung up
+    by the next check (it has no active grant). False when there is no such class."""
+    row = await db.fetchrow(queries.MEDIA_TARGET, class_id, audience, account_id)
+    if row is None:
+        return False
     grant_id = await db.fetchval(queries.REVOKE_GRANT, uuid.uuid4(), row["room_id"], account_id)
     if row["backend"] != "janus" or row["janus_server"] not in pool.clients:
-        return
+        return True
     client = pool.clients[row["janus_server"]]
     room = str(row["room_id"])
     try:
@@ -428,3 +440,4 @@ async def revoke_media(
         await client.kick(room, row["janus_secret"], str(grant_id))
     except (JanusUnavailable, JanusError) as exc:
         log.warning("revoke in room %s: %s (the next check hangs them up)", room, exc)
+    return True

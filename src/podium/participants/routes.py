@@ -1,0 +1,96 @@
+"""HTTP routes of participants and of entering a class through an entry link."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post, put
+from litestar.datastructures import State
+from litestar.params import FromPath, QueryParameter
+
+from podium.dependencies import Caller, database, live_hub
+from podium.ids import parse_id
+from podium.participants import service
+from podium.participants.schemas import (
+    JoinAnswer,
+    JoinRequest,
+    ParticipantCreate,
+    ParticipantPage,
+    ParticipantRead,
+    ParticipantUpdate,
+)
+from podium.validation import Body, strict
+
+Limit = Annotated[int, QueryParameter(ge=1, le=500)]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
+Flag = Annotated[bool, QueryParameter()]
+
+
+def links(state: State) -> service.Links:
+    return service.Links(
+        key=state.tenants.issuing_key, base_url=state.settings.base_url,
+        token_seconds=state.settings.participant_token_seconds,
+        turn_hosts=tuple(state.settings.turn_hosts),
+    )  # fmt: skip
+
+
+class ClassParticipantRoutes(Controller):
+    path = "/api/v1/classes/{class_id:str}/participants"
+    tags = ["participants"]
+
+    @post("", summary="Add a participant (with a personal entry link)")
+    async def create(
+        self, class_id: FromPath[str], data: Body[ParticipantCreate], principal: Caller,
+        state: State,
+    ) -> ParticipantRead:  # fmt: skip
+        return await service.create_participant(
+            database(state), principal, parse_id(class_id, "class_id"),
+            strict(data, ParticipantCreate), links(state),
+        )  # fmt: skip
+
+    @get("", summary="The class's participants, in the order they were added")
+    async def list(
+        self, class_id: FromPath[str], principal: Caller, state: State,
+        include_canceled: Flag = False, offset: Offset = 0, limit: Limit = 100,
+    ) -> ParticipantPage:  # fmt: skip
+        return await service.list_participants(
+            database(state), principal, parse_id(class_id, "class_id"), links(state),
+            include_canceled=include_canceled, offset=offset, limit=limit,
+        )  # fmt: skip
+
+
+class ParticipantRoutes(Controller):
+    path = "/api/v1/participants/{participant_id:str}"
+    tags = ["participants"]
+
+    @get("", summary="A participant")
+    async def read(
+        self, participant_id: FromPath[str], principal: Caller, state: State
+    ) -> ParticipantRead:
+        return await service.read_participant(
+            database(state), principal, parse_id(participant_id, "participant_id"), links(state)
+        )
+
+    @put("", summary="Change a participant (`rotate_link: true` for a new entry link)")
+    async def update(
+        self, participant_id: FromPath[str], data: Body[ParticipantUpdate], principal: Caller,
+        state: State,
+    ) -> ParticipantRead:  # fmt: skip
+        return await service.update_participant(
+            database(state), principal, parse_id(participant_id, "participant_id"),
+            strict(data, ParticipantUpdate), links(state),
+        )  # fmt: skip
+
+    @delete("", summary="Cancel a participant: link dead, out of the rooms at once")
+    async def cancel(self, participant_id: FromPath[str], principal: Caller, state: State) -> None:
+        await service.cancel_participant(
+            database(state), live_hub(state), state.pool, principal,
+            parse_id(participant_id, "participant_id"),
+        )  # fmt: skip
+
+
+@post("/api/v1/join", status_code=200, tags=["participants"], security=[],
+      summary="Exchange an entry link's token for the participant's access token")  # fmt: skip
+async def join(data: Body[JoinRequest], state: State) -> JoinAnswer:
+    return await service.enter(database(state), strict(data, JoinRequest).entry_token,
+                               links(state))  # fmt: skip

@@ -1,0 +1,195 @@
+"""Use cases of participants: add, list, read, change, cancel; and entering a class through a
+participant's entry link (exchanged for an access token Podium signs)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+
+from podium.auth import tokens
+from podium.auth.models import Principal
+from podium.auth.policy import Action, authorize
+from podium.classes.models import Kind
+from podium.classes.service import ClassRef, ReadOptions, read_class
+from podium.conference.service import MediaPool, hang_up
+from podium.db import Database
+from podium.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized, ValidationFailed
+from podium.participants import queries
+from podium.participants.models import (
+    effective_permissions,
+    link_refusal,
+    parse_link,
+    sign_link,
+    unknown_permissions,
+)
+from podium.participants.schemas import (
+    JoinAnswer,
+    ParticipantCreate,
+    ParticipantPage,
+    ParticipantRead,
+    ParticipantUpdate,
+)
+from podium.rooms.live import Hub, ban_message
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """What entry links and their tokens are made with."""
+
+    key: str  # Podium's own signing key (server_keys)
+    base_url: str  # where browsers reach Podium
+    token_seconds: int = 12 * 3600
+    turn_hosts: tuple[str, ...] = ()
+
+
+def _read(row: asyncpg.Record, links: Links) -> ParticipantRead:
+    canceled = bool(row["canceled"])
+    return ParticipantRead(
+        participant_id=row["id"], class_id=row["class_id"], account_id=row["account_id"],
+        display_name=row["display_name"], picture=row["picture"], role=row["role"],
+        permissions=effective_permissions(row["role"], row["permissions"]), state=row["state"],
+        single_use=row["single_use"], created_at=row["created_at"], canceled=canceled,
+        entry_url=None if canceled else
+        f"{links.base_url}/join/{sign_link(links.key, row['id'], row['link_version'])}",
+    )  # fmt: skip
+
+
+def _check_permissions(permissions: dict[str, bool] | None) -> None:
+    unknown = unknown_permissions(permissions or {})
+    if unknown:
+        raise ValidationFailed(
+            f"unknown permission {unknown[0]!r}; known: start_call, join_call, ignore_lobby, "
+            "audio, video, screen, chat, reactions",
+            field=f"permissions.{unknown[0]}",
+        )
+
+
+def _not_found(participant_id: uuid.UUID) -> NotFound:
+    return NotFound(f"no participant {participant_id} in this audience",
+                    code="participant_not_found")  # fmt: skip
+
+
+async def create_participant(
+    db: Database, principal: Principal, class_id: uuid.UUID, data: ParticipantCreate,
+    links: Links,
+) -> ParticipantRead:  # fmt: skip
+    authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    _check_permissions(data.permissions)
+    cls = await db.fetchrow(queries.CLASS_STATE, class_id, principal.audience)
+    if cls is None:
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    if cls["closed"]:
+        raise Conflict("the class has closed; nobody can be added", code="class_closed")
+    row = await db.fetchrow(
+        queries.INSERT, uuid.uuid4(), class_id, principal.audience, data.account_id,
+        data.display_name, data.picture, data.role, data.permissions or {}, data.state,
+        data.single_use,
+    )  # fmt: skip
+    if row is None:
+        raise Conflict(f"account {data.account_id!r} is already a participant of this class",
+                       code="participant_exists", field="account_id")  # fmt: skip
+    return _read(row, links)
+
+
+async def list_participants(
+    db: Database, principal: Principal, class_id: uuid.UUID, links: Links, *,
+    include_canceled: bool = False, offset: int = 0, limit: int = 100,
+) -> ParticipantPage:  # fmt: skip
+    authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    if await db.fetchrow(queries.CLASS_STATE, class_id, principal.audience) is None:
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    rows = await db.fetch(queries.LIST, class_id, principal.audience, include_canceled,
+                          offset, limit + 1)  # fmt: skip
+    return ParticipantPage([_read(r, links) for r in rows[:limit]], has_next=len(rows) > limit)
+
+
+async def _own_or_managed(
+    db: Database, principal: Principal, participant_id: uuid.UUID, manage: bool
+) -> asyncpg.Record:
+    """The participant, if the caller may see it (managers; the participant itself, to read)."""
+    row = await db.fetchrow(queries.SELECT, participant_id, principal.audience)
+    if row is None:
+        raise _not_found(participant_id)
+    if not (not manage and principal.participant_id == participant_id):
+        authorize(principal, Action.UPDATE_CLASS, class_id=row["class_id"])
+    return row
+
+
+async def read_participant(
+    db: Database, principal: Principal, participant_id: uuid.UUID, links: Links
+) -> ParticipantRead:
+    return _read(await _own_or_managed(db, principal, participant_id, manage=False), links)
+
+
+async def update_participant(
+    db: Database, principal: Principal, participant_id: uuid.UUID, data: ParticipantUpdate,
+    links: Links,
+) -> ParticipantRead:  # fmt: skip
+    await _own_or_managed(db, principal, participant_id, manage=True)
+    changes = data.changes()
+    if "permissions" in changes:
+        _check_permissions(changes["permissions"])
+    if not changes and not data.rotate_link:
+        raise ValidationFailed(
+            "give at least one of: display_name, picture, role, permissions, state, "
+            "single_use, rotate_link", field="body", code="nothing_to_update",
+        )  # fmt: skip
+    row = await db.fetchrow(queries.update(list(changes)), participant_id, principal.audience,
+                            data.rotate_link, *changes.values())  # fmt: skip
+    if row is None:
+        raise Conflict("the participant was cancelled; it cannot change",
+                       code="participant_canceled")  # fmt: skip
+    return _read(row, links)
+
+
+async def cancel_participant(
+    db: Database, hub: Hub, pool: MediaPool, principal: Principal, participant_id: uuid.UUID
+) -> None:
+    """For good: the link stops working, the account is banned from the class's event room
+    (its live sockets close at once) and hung up on Janus at once."""
+    await _own_or_managed(db, principal, participant_id, manage=True)
+    row = await db.fetchrow(queries.CANCEL, participant_id, principal.audience,
+                            principal.account_id)  # fmt: skip
+    if row is None:
+        return  # cancelled already: nothing more to do
+    await hub.publish(row["event_room_id"], ban_message(row["account_id"]))
+    await hang_up(db, pool, principal.audience, row["class_id"], row["account_id"])
+
+
+async def enter(db: Database, entry_token: str, links: Links) -> JoinAnswer:
+    """Exchange an entry token for an access token of the participant (Podium-signed)."""
+    parsed = parse_link(links.key, entry_token)
+    if parsed is None:
+        raise Unauthorized("this entry link is not valid", code="invalid_link",
+                           field="entry_token")  # fmt: skip
+    participant_id, version = parsed
+    if await db.fetchval(queries.USE_LINK, participant_id, version) is None:
+        row = await db.fetchrow(queries.FOR_LINK, participant_id)
+        refusal = link_refusal(
+            now=time.time(), starts_at=row["starts_at"] if row else None,
+            ends_at=row["ends_at"] if row else None, canceled=row is None or row["canceled"],
+            version=version, current_version=row["link_version"] if row else version,
+            single_use=bool(row and row["single_use"]), used=bool(row and row["used"]),
+        ) or ("link_revoked", "this link no longer works")  # fmt: skip
+        code, message = refusal
+        error = Gone if code in ("link_revoked", "link_used") else Forbidden
+        raise error(message, code=code, field="entry_token")
+    row = await db.fetchrow(queries.FOR_LINK, participant_id)
+    assert row is not None  # the link was just spent: the participant exists
+    now = time.time()
+    ttl = links.token_seconds
+    if row["ends_at"] is not None:
+        ttl = max(60, min(ttl, int(row["ends_at"] - now)))
+    access = tokens.issue(links.key, row["audience"], dict(row), ttl)
+    principal = Principal(
+        audience=row["audience"], account_id=row["account_id"], is_service=False,
+        participant_id=participant_id, class_id=row["class_id"], role=row["role"],
+    )  # fmt: skip
+    read = await read_class(db, principal, ClassRef(Kind(row["kind"]), id=row["class_id"]),
+                            ReadOptions(turn_hosts=links.turn_hosts))  # fmt: skip
+    participant = await read_participant(db, principal, participant_id, links)
+    return JoinAnswer(access_token=access, token_type="Bearer", expires_in=ttl,  # noqa: S106
+                      class_=read, participant=participant)  # fmt: skip
