@@ -25,6 +25,7 @@ from podium.db import Database
 from podium.dependencies import PROVIDERS, database
 from podium.errors import ServiceUnavailable, problem_response
 from podium.jobs import JobRunner
+from podium.lobby.routes import LobbyQueueRoutes, set_lobby
 from podium.notifications.routes import NotificationRoutes
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
 from podium.rooms.live import Hub
@@ -60,7 +61,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         db, pool, poll_seconds=settings.jobs_poll_seconds,
         retry_base=settings.webhook_retry_base_seconds,
         media_check_seconds=settings.janus_check_seconds,
-        host_timeout_seconds=settings.host_timeout_seconds,
+        host_timeout_seconds=settings.host_timeout_seconds, hub=hub,
     )  # fmt: skip
 
     @asynccontextmanager
@@ -116,6 +117,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             ClassParticipantRoutes,
             ParticipantRoutes,
             join,
+            set_lobby,
+            LobbyQueueRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

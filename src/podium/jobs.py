@@ -4,7 +4,8 @@ A job is claimed with `FOR UPDATE SKIP LOCKED` and leased for a while, then run 
 transaction (a webhook may take seconds); success marks it done, failure schedules it again with
 exponential backoff, and after MAX_ATTEMPTS it is marked failed and kept for inspection. A
 process that dies mid-job leaves a lease that ends: the job runs again (at least once). The same
-loop announces classes whose end has passed and keeps the Janus servers in line.
+loop announces classes whose end has passed, opens lobbies whose timer has come, and keeps
+the Janus servers in line.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import httpx
 
 from podium.conference.service import MediaPool
 from podium.db import Database
+from podium.lobby import service as lobby
 from podium.notifications import service as notifications
+from podium.rooms.live import Hub
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +63,10 @@ class JobRunner:
     def __init__(
         self, db: Database, pool: MediaPool | None = None, *, poll_seconds: float = 1.0,
         retry_base: float = 2.0, media_check_seconds: float = 10.0,
-        host_timeout_seconds: float = 600.0,
+        host_timeout_seconds: float = 600.0, hub: Hub | None = None,
     ):  # fmt: skip
         self.db = db
+        self.hub = hub
         self.pool = pool
         self.media_check_seconds = media_check_seconds
         self.host_timeout_seconds = host_timeout_seconds
@@ -91,6 +95,8 @@ class JobRunner:
         while True:
             try:
                 await notifications.announce_stops(self.db)
+                if self.hub is not None:
+                    await lobby.open_due(self.db, self.hub)
                 await self._check_media()
                 if not await self.run_due():
                     await asyncio.sleep(self.poll_seconds)

@@ -258,7 +258,13 @@ async def test_participants_roles_decide_publishing_and_cancel_hangs_up(
 
         media_url = f"/api/v1/classes/{w['class_id']}/media"
         m = (await client.post(media_url, headers=bearer(await token_of(mod)))).json()
-        p = (await client.post(media_url, headers=bearer(await token_of(pupil)))).json()
+        # While the lobby holds the pupil back, no media; once admitted, media.
+        await client.put(f"/api/v1/classes/{w['class_id']}/lobby", json={"state": 1})
+        pupil_token = await token_of(pupil)
+        r = await client.post(media_url, headers=bearer(pupil_token))
+        assert r.status_code == 412 and r.json()["type"] == "/problems/lobby_blocked"
+        await client.post(f"/api/v1/classes/{w['class_id']}/lobby/admit", json={"all": True})
+        p = (await client.post(media_url, headers=bearer(pupil_token))).json()
         assert m["role"] == "publisher" and p["role"] == "subscriber"
         async with JanusSession(janus.url) as s:
             await s.join(p["room"], p["token"], p["participant_id"])

@@ -127,11 +127,17 @@ async def test_entering_through_a_link(client: AsyncTestClient) -> None:
     r = await client.post(f"/api/v1/classes/{other['class_id']}/participants",
                           json={"display_name": "x"}, headers=bearer(token))  # fmt: skip
     assert r.status_code == 403
-    # A plain participant's token manages nothing, and reads only itself.
+    # A plain participant's token manages nothing and reads only its own record; it sees who
+    # else is in its own class (the participant list), not another class's.
     pt = (await enter(client, pupil)).json()["access_token"]
     r = await client.get(f"/api/v1/participants/{mod['participant_id']}", headers=bearer(pt))
     assert r.status_code == 403
     r = await client.get(f"/api/v1/classes/{w['class_id']}/participants", headers=bearer(pt))
+    assert r.status_code == 200 and len(r.json()["participants"]) == 2
+    r = await client.get(f"/api/v1/classes/{other['class_id']}/participants", headers=bearer(pt))
+    assert r.status_code == 403
+    r = await client.put(f"/api/v1/participants/{pupil['participant_id']}",
+                         json={"role": "owner"}, headers=bearer(pt))  # fmt: skip
     assert r.status_code == 403
 
 

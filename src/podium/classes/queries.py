@@ -22,7 +22,8 @@ SELECT c.id, c.kind, c.audience, c.scope, c.title,
     extract(epoch FROM c.starts_at)::bigint AS starts_at,
     extract(epoch FROM c.ends_at)::bigint AS ends_at,
     c.tags, c.preserve_history, c.reserve, c.host, c.locked_chat,
-    c.event_room_id, c.conference_room_id, r.backend, r.timed_out,
+    c.event_room_id, c.conference_room_id, r.backend, r.timed_out, c.lobby_state,
+    extract(epoch FROM c.lobby_timer)::bigint AS lobby_timer, c.lobby_message,
     CASE WHEN cardinality($4::text[]) = 0 THEN '{{}}'::jsonb ELSE (
         SELECT coalesce(jsonb_object_agg(p.key, p.value), '{{}}'::jsonb)
         FROM jsonb_each(c.properties) p WHERE p.key = ANY($4::text[])) END AS properties,

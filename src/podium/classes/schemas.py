@@ -7,6 +7,7 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from podium.lobby.schemas import Lobby
 from podium.validation import ShortText
 
 # Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
@@ -75,7 +76,7 @@ class RealTime(Struct, omit_defaults=True):
     host: str | None = None
 
 
-class ClassRead(Struct, omit_defaults=True):
+class ClassRead(Struct, omit_defaults=True, kw_only=True):
     class_id: UUID
     id: str  # the tenant's scope, as the original answered
     kind: str
@@ -100,6 +101,7 @@ class ClassRead(Struct, omit_defaults=True):
     turn_host: str | None = None
     # The room closed because its host left and did not come back in time.
     timed_out: bool = False
+    lobby: Lobby  # spec 003: state 0 no lobby / 1 lobby, timer, message (always shown)
 
 
 class DownloadLink(Struct):

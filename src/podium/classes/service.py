@@ -19,6 +19,7 @@ from podium.conference.service import JanusRoom, MediaPool, choose_backend
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome, run_once
+from podium.lobby.schemas import Lobby
 
 # The database for a single autocommitted statement, or a connection inside a transaction.
 Executor: TypeAlias = asyncpg.Connection | Database
@@ -80,6 +81,7 @@ def _read_from_row(row: asyncpg.Record, now: float, turn_hosts: tuple[str, ...])
         position=row["saved_position"] if status is Status.TRANSCODED else None,
         turn_host=pick_turn_host(row["kind"], row["scope"], turn_hosts),
         timed_out=row["timed_out"],
+        lobby=Lobby(row["lobby_state"], row["lobby_timer"], row["lobby_message"]),
     )
 
 
@@ -145,6 +147,7 @@ async def _insert(
         backend=backend,
         properties={},
         account_properties={},
+        lobby=Lobby(0),
     )
 
 

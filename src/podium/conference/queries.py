@@ -91,3 +91,11 @@ UPDATE classes c SET ends_at = date_trunc('second', now()), updated_at = now()
 FROM due WHERE c.id = due.class_id
 RETURNING c.id
 """
+
+# The grants of accounts in a class's conference room (to hang them up on Janus).
+GRANTS_OF = """
+SELECT g.id, r.id AS room_id, r.janus_server, r.janus_secret
+FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
+JOIN media_grants g ON g.conference_room_id = r.id
+WHERE c.id = $1 AND g.account_id = ANY($2::text[]) AND r.janus_server IS NOT NULL
+"""

@@ -52,6 +52,7 @@ from podium.conference.schemas import MediaJoin
 from podium.config import JanusServerConfig
 from podium.db import Database
 from podium.errors import Conflict, Forbidden, NotFound, ServiceUnavailable
+from podium.lobby.checks import check_admitted
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +272,17 @@ class MediaPool:
         granted: uuid.UUID = grant["id"]
         return granted
 
+    async def hang_up_accounts(
+        self, db: Database, class_id: uuid.UUID, accounts: list[str]
+    ) -> None:
+        """Hang the accounts up in the class's media room without revoking anything (the lobby
+        moved them out: they come back once admitted). Best effort."""
+        for g in await db.fetch(queries.GRANTS_OF, class_id, accounts):
+            client = self.clients.get(g["janus_server"])
+            if client is not None:
+                with contextlib.suppress(JanusUnavailable, JanusError):
+                    await client.kick(str(g["room_id"]), g["janus_secret"], str(g["id"]))
+
     async def _participants(
         self, db: Database, client: JanusClient, room: str, row: Any
     ) -> list[Any]:
@@ -392,6 +404,7 @@ async def join_media(
     if row["revoked"]:
         raise Forbidden("this account's media access to the class was revoked",
                         code="media_revoked")  # fmt: skip
+    await check_admitted(db, principal, class_id)
     # The tenant's backend, and a participant who manages this class, present in webinars.
     manages = principal.is_service or (
         principal.class_id == class_id and principal.role in MANAGING_ROLES

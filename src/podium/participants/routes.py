@@ -92,5 +92,5 @@ class ParticipantRoutes(Controller):
 @post("/api/v1/join", status_code=200, tags=["participants"], security=[],
       summary="Exchange an entry link's token for the participant's access token")  # fmt: skip
 async def join(data: Body[JoinRequest], state: State) -> JoinAnswer:
-    return await service.enter(database(state), strict(data, JoinRequest).entry_token,
-                               links(state))  # fmt: skip
+    return await service.enter(database(state), live_hub(state),
+                               strict(data, JoinRequest).entry_token, links(state))  # fmt: skip

@@ -8,6 +8,7 @@ from uuid import UUID
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from podium.classes.schemas import ClassRead
+from podium.lobby.schemas import Standing
 from podium.validation import ShortText
 
 DisplayName = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -78,3 +79,4 @@ class JoinAnswer(Struct):
     expires_in: int
     class_: ClassRead = field(name="class")
     participant: ParticipantRead
+    lobby: Standing

@@ -17,6 +17,8 @@ from podium.classes.service import ClassRef, ReadOptions, read_class
 from podium.conference.service import MediaPool, hang_up
 from podium.db import Database
 from podium.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized, ValidationFailed
+from podium.lobby.checks import check_admitted
+from podium.lobby.service import arrive
 from podium.participants import queries
 from podium.participants.models import (
     effective_permissions,
@@ -98,7 +100,10 @@ async def list_participants(
     db: Database, principal: Principal, class_id: uuid.UUID, links: Links, *,
     include_canceled: bool = False, offset: int = 0, limit: int = 100,
 ) -> ParticipantPage:  # fmt: skip
-    authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    if principal.participant_id is not None and principal.class_id == class_id:
+        await check_admitted(db, principal, class_id)  # the class's own participants may look
+    else:
+        authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
     if await db.fetchrow(queries.CLASS_STATE, class_id, principal.audience) is None:
         raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
     rows = await db.fetch(queries.LIST, class_id, principal.audience, include_canceled,
@@ -159,7 +164,7 @@ async def cancel_participant(
     await hang_up(db, pool, principal.audience, row["class_id"], row["account_id"])
 
 
-async def enter(db: Database, entry_token: str, links: Links) -> JoinAnswer:
+async def enter(db: Database, hub: Hub, entry_token: str, links: Links) -> JoinAnswer:
     """Exchange an entry token for an access token of the participant (Podium-signed)."""
     parsed = parse_link(links.key, entry_token)
     if parsed is None:
@@ -191,5 +196,6 @@ async def enter(db: Database, entry_token: str, links: Links) -> JoinAnswer:
     read = await read_class(db, principal, ClassRef(Kind(row["kind"]), id=row["class_id"]),
                             ReadOptions(turn_hosts=links.turn_hosts))  # fmt: skip
     participant = await read_participant(db, principal, participant_id, links)
+    lobby = await arrive(db, hub, principal, row["class_id"])
     return JoinAnswer(access_token=access, token_type="Bearer", expires_in=ttl,  # noqa: S106
-                      class_=read, participant=participant)  # fmt: skip
+                      class_=read, participant=participant, lobby=lobby)  # fmt: skip

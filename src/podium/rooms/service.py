@@ -13,6 +13,7 @@ from podium.auth.models import Principal
 from podium.auth.policy import Action, allowed, authorize
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
+from podium.lobby.checks import check_admitted
 from podium.notifications.service import notify
 from podium.rooms import queries
 from podium.rooms.live import Hub, announce, ban_message, room_frame, room_message
@@ -115,6 +116,7 @@ async def post_event(
     check_may_post(
         event.type, row["locked_types"], allowed(principal, Action.UPDATE_CLASS), row["banned"]
     )
+    await check_admitted(db, principal, row["class_id"])
     if row["closed"]:
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
     if not event.is_persistent:

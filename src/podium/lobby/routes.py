@@ -1,0 +1,75 @@
+"""HTTP routes of the lobby: spec 003's PUT …/lobby on every kind's path, and the waiting queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.datastructures import State
+from litestar.params import FromPath
+
+from podium.classes.models import Kind
+from podium.classes.schemas import ClassRead
+from podium.classes.service import ClassRef, ReadOptions, read_class
+from podium.dependencies import Caller, database, live_hub
+from podium.ids import parse_id
+from podium.lobby import service
+from podium.lobby.schemas import Admission, Admitted, Denial, Lobby, LobbyMessage, Waiting
+from podium.validation import Body, strict
+
+# Which kind each path's class must be (`classes` takes any).
+KIND_BY_PLURAL = {"webinars": "webinar", "minigroups": "minigroup", "classes": None}
+
+
+@put(
+    ["/api/v1/webinars/{class_id:str}/lobby", "/api/v1/minigroups/{class_id:str}/lobby",
+     "/api/v1/classes/{class_id:str}/lobby"],
+    tags=["lobby"], summary="Turn the lobby on (1) or off (0), with a timer that opens it",
+)  # fmt: skip
+async def set_lobby(
+    class_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, state: State
+) -> ClassRead:
+    """Body `{state: 0|1, timer?: unix seconds|null, message?, opens_before_minutes?}`; bad
+    values answer 400 as in spec 003. Answers the class."""
+    body = await request.json()
+    kind = KIND_BY_PLURAL[request.url.path.split("/")[3]]
+    cid = parse_id(class_id, "class_id")
+    db = database(state)
+    actual = await service.set_lobby(db, live_hub(state), state.pool, principal, cid, kind, body)
+    return await read_class(db, principal, ClassRef(Kind(actual), id=cid),
+                            ReadOptions(turn_hosts=tuple(state.settings.turn_hosts)))  # fmt: skip
+
+
+class LobbyQueueRoutes(Controller):
+    path = "/api/v1/classes/{class_id:str}/lobby"
+    tags = ["lobby"]
+
+    @get("/queue", summary="Who waits in the lobby, longest first")
+    async def queue(
+        self, class_id: FromPath[str], principal: Caller, state: State
+    ) -> list[Waiting]:
+        return await service.queue(database(state), principal, parse_id(class_id, "class_id"))
+
+    @post("/admit", status_code=200, summary="Let people in (named, or all who wait)")
+    async def admit(
+        self, class_id: FromPath[str], data: Body[Admission], principal: Caller, state: State
+    ) -> Admitted:
+        return await service.admit(
+            database(state), live_hub(state), principal, parse_id(class_id, "class_id"),
+            strict(data, Admission),
+        )  # fmt: skip
+
+    @post("/deny", status_code=200, summary="Turn people away")
+    async def deny(
+        self, class_id: FromPath[str], data: Body[Denial], principal: Caller, state: State
+    ) -> Admitted:
+        return await service.deny(database(state), live_hub(state), principal,
+                                  parse_id(class_id, "class_id"), strict(data, Denial))  # fmt: skip
+
+    @put("/message", summary="A message shown to those waiting")
+    async def message(
+        self, class_id: FromPath[str], data: Body[LobbyMessage], principal: Caller, state: State
+    ) -> Lobby:
+        return await service.set_message(database(state), live_hub(state), principal,
+                                         parse_id(class_id, "class_id"),
+                                         strict(data, LobbyMessage).message)  # fmt: skip
