@@ -28,6 +28,10 @@ def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
         ["tenant", "list"],
         ["tenant", "show"],
         ["tenant", "remove"],
+        ["client"],
+        ["client", "create"],
+        ["client", "list"],
+        ["client", "remove"],
     ],
 )
 def test_help_everywhere(args: list[str]) -> None:

@@ -18,6 +18,7 @@ from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
+from podium.clients.routes import token
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.conference.service import MediaPool
 from podium.config import Settings
@@ -31,6 +32,8 @@ from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
+from podium.sessions.routes import SessionRoutes
+from podium.sip.routes import set_sip, verify
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +122,10 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             join,
             set_lobby,
             LobbyQueueRoutes,
+            set_sip,
+            verify,
+            token,
+            SessionRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

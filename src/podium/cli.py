@@ -323,5 +323,53 @@ def tenant_remove(audience: str) -> None:
     click.echo(f"tenant {audience!r} removed")
 
 
+@main.group()
+def client() -> None:
+    """Session API clients (spec 004: OAuth2 client credentials at /v1/auth/token)."""
+
+
+@client.command("create")
+@click.argument("audience")
+@click.option("--name", default=None, help="A label for the client.")
+def client_create(audience: str, name: str | None) -> None:
+    """Make a client for a tenant; prints its id and secret (the secret only this once)."""
+    from podium.clients.service import create_client
+    from podium.errors import NotFound
+
+    settings = _settings()
+    with database(settings) as url:
+        try:
+            made = _with_db(url, lambda db: create_client(db, audience, name))
+        except NotFound:
+            raise click.ClickException(f"no tenant {audience!r}") from None
+    click.echo(f"client_id: {made.client_id}")
+    click.echo(f"client_secret (store it; shown once): {made.secret}")
+
+
+@client.command("list")
+@click.argument("audience", required=False)
+def client_list(audience: str | None) -> None:
+    """List clients (never their secrets)."""
+    from podium.clients.service import list_clients
+
+    settings = _settings()
+    with database(settings) as url:
+        for row in _with_db(url, lambda db: list_clients(db, audience)):
+            click.echo(f"{row['client_id']}\t{row['audience']}\t{row['name'] or ''}")
+
+
+@client.command("remove")
+@click.argument("client_id")
+def client_remove(client_id: str) -> None:
+    """Remove a client: its secret and refresh tokens stop working."""
+    from podium.clients.service import remove_client
+
+    settings = _settings()
+    with database(settings) as url:
+        if not _with_db(url, lambda db: remove_client(db, client_id)):
+            raise click.ClickException(f"no client {client_id!r}")
+    click.echo(f"client {client_id!r} removed")
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,6 +24,7 @@ SELECT c.id, c.kind, c.audience, c.scope, c.title,
     c.tags, c.preserve_history, c.reserve, c.host, c.locked_chat,
     c.event_room_id, c.conference_room_id, r.backend, r.timed_out, c.lobby_state,
     extract(epoch FROM c.lobby_timer)::bigint AS lobby_timer, c.lobby_message,
+    c.sip_state, c.sip_dialin_id,
     CASE WHEN cardinality($4::text[]) = 0 THEN '{{}}'::jsonb ELSE (
         SELECT coalesce(jsonb_object_agg(p.key, p.value), '{{}}'::jsonb)
         FROM jsonb_each(c.properties) p WHERE p.key = ANY($4::text[])) END AS properties,

@@ -8,6 +8,7 @@ from uuid import UUID
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from podium.lobby.schemas import Lobby
+from podium.sip.schemas import Sip
 from podium.validation import ShortText
 
 # Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
@@ -102,6 +103,7 @@ class ClassRead(Struct, omit_defaults=True, kw_only=True):
     # The room closed because its host left and did not come back in time.
     timed_out: bool = False
     lobby: Lobby  # spec 003: state 0 no lobby / 1 lobby, timer, message (always shown)
+    sip: Sip | None = None  # spec 003: SIP dial-in, while it is on
 
 
 class DownloadLink(Struct):

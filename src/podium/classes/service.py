@@ -20,6 +20,7 @@ from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome, run_once
 from podium.lobby.schemas import Lobby
+from podium.sip.schemas import Sip
 
 # The database for a single autocommitted statement, or a connection inside a transaction.
 Executor: TypeAlias = asyncpg.Connection | Database
@@ -55,9 +56,10 @@ class ReadOptions:
     class_keys: list[str] | None = None
     account_keys: list[str] | None = None
     turn_hosts: tuple[str, ...] = ()
+    dialin_number: str | None = None  # shown with the dial-in id while SIP is on
 
 
-def _read_from_row(row: asyncpg.Record, now: float, turn_hosts: tuple[str, ...]) -> ClassRead:
+def _read_from_row(row: asyncpg.Record, now: float, options: ReadOptions) -> ClassRead:
     status = status_of(row["ends_at"], now)
     return ClassRead(
         class_id=row["id"],
@@ -79,9 +81,12 @@ def _read_from_row(row: asyncpg.Record, now: float, turn_hosts: tuple[str, ...])
         account_properties=row["account_properties"],
         saved_position=row["saved_position"],
         position=row["saved_position"] if status is Status.TRANSCODED else None,
-        turn_host=pick_turn_host(row["kind"], row["scope"], turn_hosts),
+        turn_host=pick_turn_host(row["kind"], row["scope"], options.turn_hosts),
         timed_out=row["timed_out"],
         lobby=Lobby(row["lobby_state"], row["lobby_timer"], row["lobby_message"]),
+        sip=Sip(row["sip_state"], row["sip_dialin_id"], options.dialin_number)
+        if row["sip_state"]
+        else None,
     )
 
 
@@ -193,7 +198,7 @@ async def read_class(
     )
     if row is None:
         raise ref.not_found()
-    return _read_from_row(row, time.time(), options.turn_hosts)
+    return _read_from_row(row, time.time(), options)
 
 
 def _columns(changes: dict[str, Any]) -> tuple[list[str], list[Any]]:

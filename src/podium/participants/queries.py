@@ -1,7 +1,7 @@
 """SQL for participants."""
 
 _COLUMNS = """p.id, p.class_id, p.account_id, p.display_name, p.picture, p.role, p.permissions,
-    p.state, p.single_use, p.link_version, p.canceled_at IS NOT NULL AS canceled,
+    p.state, p.single_use, p.link_version, p.canceled_at IS NOT NULL AS canceled, p.attendee_pin,
     floor(extract(epoch FROM p.created_at) * 1000)::bigint AS created_at"""
 
 # Made only in an open class of the caller's audience: $2 class, $3 audience.
@@ -17,7 +17,9 @@ RETURNING {_COLUMNS}
 
 # The class a participant is added to: exists, and whether it has closed.
 CLASS_STATE = """
-SELECT c.id, c.kind, c.ends_at IS NOT NULL AND c.ends_at <= now() AS closed
+SELECT c.id, c.kind, c.ends_at IS NOT NULL AND c.ends_at <= now() AS closed, c.sip_state,
+       c.canceled_at IS NOT NULL AS canceled,
+       c.starts_at IS NOT NULL AND c.starts_at <= now() AS started
 FROM classes c WHERE c.id = $1 AND c.audience = $2
 """
 
@@ -74,7 +76,8 @@ FROM p JOIN classes c ON c.id = p.class_id
 FOR_LINK = """
 SELECT p.id, p.class_id, p.audience, p.account_id, p.role, p.link_version, p.single_use,
        p.link_used_at IS NOT NULL AS used, p.canceled_at IS NOT NULL AS canceled,
-       c.kind, extract(epoch FROM c.starts_at)::float8 AS starts_at,
+       c.kind, c.canceled_at IS NOT NULL AS class_canceled,
+       extract(epoch FROM c.starts_at)::float8 AS starts_at,
        extract(epoch FROM c.ends_at)::float8 AS ends_at
 FROM participants p JOIN classes c ON c.id = p.class_id
 WHERE p.id = $1
@@ -88,5 +91,6 @@ FROM classes c
 WHERE p.id = $1 AND c.id = p.class_id AND p.link_version = $2 AND p.canceled_at IS NULL
   AND NOT (p.single_use AND p.link_used_at IS NOT NULL)
   AND (c.starts_at IS NULL OR c.starts_at <= now()) AND (c.ends_at IS NULL OR c.ends_at > now())
+  AND c.canceled_at IS NULL
 RETURNING p.id
 """

@@ -62,6 +62,7 @@ class ParticipantRead(Struct):
     entry_url: str | None  # null once cancelled
     created_at: int  # unix milliseconds
     canceled: bool
+    attendee_pin: str | None = None  # for SIP dial-in while the class has SIP state 1
 
 
 class ParticipantPage(Struct):

@@ -35,6 +35,7 @@ from podium.participants.schemas import (
     ParticipantUpdate,
 )
 from podium.rooms.live import Hub, ban_message
+from podium.sip.service import assign_pins
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,10 @@ class Links:
     turn_hosts: tuple[str, ...] = ()
 
 
+def entry_url(links: Links, participant_id: uuid.UUID, version: int) -> str:
+    return f"{links.base_url}/join/{sign_link(links.key, participant_id, version)}"
+
+
 def _read(row: asyncpg.Record, links: Links) -> ParticipantRead:
     canceled = bool(row["canceled"])
     return ParticipantRead(
@@ -54,8 +59,8 @@ def _read(row: asyncpg.Record, links: Links) -> ParticipantRead:
         display_name=row["display_name"], picture=row["picture"], role=row["role"],
         permissions=effective_permissions(row["role"], row["permissions"]), state=row["state"],
         single_use=row["single_use"], created_at=row["created_at"], canceled=canceled,
-        entry_url=None if canceled else
-        f"{links.base_url}/join/{sign_link(links.key, row['id'], row['link_version'])}",
+        attendee_pin=row["attendee_pin"],
+        entry_url=None if canceled else entry_url(links, row["id"], row["link_version"]),
     )  # fmt: skip
 
 
@@ -93,6 +98,9 @@ async def create_participant(
     if row is None:
         raise Conflict(f"account {data.account_id!r} is already a participant of this class",
                        code="participant_exists", field="account_id")  # fmt: skip
+    if cls["sip_state"] == 1:  # a class with SIP dial-in by PIN: the newcomer gets one too
+        await assign_pins(db, class_id)
+        row = await db.fetchrow(queries.SELECT, row["id"], principal.audience)
     return _read(row, links)
 
 
@@ -175,7 +183,8 @@ async def enter(db: Database, hub: Hub, entry_token: str, links: Links) -> JoinA
         row = await db.fetchrow(queries.FOR_LINK, participant_id)
         refusal = link_refusal(
             now=time.time(), starts_at=row["starts_at"] if row else None,
-            ends_at=row["ends_at"] if row else None, canceled=row is None or row["canceled"],
+            ends_at=row["ends_at"] if row else None,
+            canceled=row is None or row["canceled"] or row["class_canceled"],
             version=version, current_version=row["link_version"] if row else version,
             single_use=bool(row and row["single_use"]), used=bool(row and row["used"]),
         ) or ("link_revoked", "this link no longer works")  # fmt: skip

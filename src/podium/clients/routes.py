@@ -1,0 +1,25 @@
+"""HTTP route of Session API clients: the OAuth2 token endpoint (spec 004)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.datastructures import State
+
+from podium.clients import service
+from podium.dependencies import database
+
+
+@post(
+    "/v1/auth/token",
+    status_code=200,
+    tags=["sessions"],
+    security=[],
+    summary="OAuth2 token: HTTP Basic client id/secret; client_credentials or refresh_token",
+)
+async def token(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
+    return await service.token(
+        database(state), state.tenants.issuing_key, request.headers.get("authorization"),
+        request.headers.get("content-type"), await request.body(),
+    )  # fmt: skip

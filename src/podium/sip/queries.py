@@ -1,0 +1,32 @@
+"""SQL for SIP dial-in."""
+
+# $1 class, $2 audience, $3 kind or null; $4 the caller's account (their participant, if any).
+CLASS = """
+SELECT c.id, c.kind, c.sip_state, c.sip_dialin_id,
+       (SELECT p.role FROM participants p WHERE p.class_id = c.id AND p.account_id = $4
+          AND p.canceled_at IS NULL) AS account_role
+FROM classes c WHERE c.id = $1 AND c.audience = $2 AND ($3::text IS NULL OR c.kind = $3)
+"""
+
+SET_STATE = """
+UPDATE classes SET sip_state = $2, sip_dialin_id = coalesce(sip_dialin_id, $3), updated_at = now()
+WHERE id = $1
+"""
+
+WITHOUT_PIN = """
+SELECT id FROM participants WHERE class_id = $1 AND attendee_pin IS NULL AND canceled_at IS NULL
+"""
+
+SET_PIN = "UPDATE participants SET attendee_pin = $2 WHERE id = $1 AND attendee_pin IS NULL"
+
+SIP_STATE = "SELECT sip_state FROM classes WHERE id = $1"
+
+# The class a dial-in id names (SIP on, open, not cancelled) and, with a PIN, its attendee.
+DIALIN = """
+SELECT c.id AS class_id, c.kind, c.audience, c.scope, c.title, c.sip_state, c.event_room_id,
+       c.conference_room_id, p.id AS participant_id, p.account_id, p.display_name, p.role
+FROM classes c
+LEFT JOIN participants p ON p.class_id = c.id AND p.attendee_pin = $2 AND p.canceled_at IS NULL
+WHERE c.sip_dialin_id = $1 AND c.sip_state > 0 AND c.canceled_at IS NULL
+  AND (c.ends_at IS NULL OR c.ends_at > now())
+"""

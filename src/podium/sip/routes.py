@@ -1,0 +1,52 @@
+"""HTTP routes of SIP dial-in: spec 003's PUT …/sip, and the SIP bridge's verify call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post, put
+from litestar.datastructures import State
+from litestar.params import FromPath
+
+from podium.classes.models import Kind
+from podium.classes.schemas import ClassRead
+from podium.classes.service import ClassRef, ReadOptions, read_class
+from podium.dependencies import Caller, database
+from podium.ids import parse_id
+from podium.lobby.routes import KIND_BY_PLURAL
+from podium.sip import service
+from podium.sip.schemas import Verified, Verify
+from podium.validation import Body, strict
+
+
+@put(
+    ["/api/v1/webinars/{class_id:str}/sip", "/api/v1/minigroups/{class_id:str}/sip",
+     "/api/v1/classes/{class_id:str}/sip"],
+    tags=["sip"], summary="SIP dial-in: 0 off, 1 on with a PIN per attendee, 2 on without PIN",
+)  # fmt: skip
+async def set_sip(
+    class_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, state: State
+) -> ClassRead:
+    try:
+        body = await request.json()
+    except Exception:  # the state is judged last (spec 003's order); a bad body is no state
+        body = None
+    kind = KIND_BY_PLURAL[request.url.path.split("/")[3]]
+    cid = parse_id(class_id, "class_id")
+    db = database(state)
+    s = state.settings
+    configured = bool(s.sip_dialin_number and s.sip_secret)
+    actual = await service.set_sip(db, principal, cid, kind, body, configured)
+    return await read_class(db, principal, ClassRef(Kind(actual), id=cid),
+                            ReadOptions(turn_hosts=tuple(s.turn_hosts),
+                                        dialin_number=s.sip_dialin_number))  # fmt: skip
+
+
+@post("/api/v1/sip/verify", status_code=200, tags=["sip"], security=[],
+      summary="For a SIP bridge: who calls with this dial-in id and PIN (HMAC-signed)")  # fmt: skip
+async def verify(data: Body[Verify], request: Request[Any, Any, Any], state: State) -> Verified:
+    return await service.verify(
+        database(state), state.settings.sip_secret, state.tenants.issuing_key,
+        request.headers.get("podium-sip-random"), request.headers.get("podium-sip-checksum"),
+        await request.body(), strict(data, Verify),
+    )  # fmt: skip
