@@ -62,6 +62,8 @@ async def test_lobby_status_codes(client: AsyncTestClient) -> None:
     assert r.status_code == 404
     r = await client.put(url, json={"state": 1}, headers=auth(sub="student"))
     assert r.status_code == 403
+    r = await client.put(url, json={"state": 7}, headers=auth(sub="student"))
+    assert r.status_code == 403  # who may ask is judged before what they ask
     _, pupil = await person(client, m["class_id"])
     r = await client.put(url, json={"state": 1}, headers=bearer(pupil["access_token"]))
     assert r.status_code == 403
@@ -174,3 +176,16 @@ async def test_the_timer_opens_the_lobby_at_its_instant_and_tells_those_waiting(
             assert r.status_code == 201
     finally:
         stop_server(proc)
+
+
+async def test_a_lobby_bound_to_the_schedule(client: AsyncTestClient) -> None:
+    start = int(time.time()) + 3600
+    body = {"scope": "l-4", "audience": "example.org", "host": "t", "time": [start, start + 3600]}
+    r = await client.post("/api/v1/minigroups", json=body)
+    cid = r.json()["class_id"]
+    r = await client.put(f"/api/v1/classes/{cid}/lobby",
+                         json={"state": 1, "opens_before_minutes": 15})  # fmt: skip
+    assert r.status_code == 200 and r.json()["lobby"]["timer"] == start - 15 * 60
+    r = await client.put(f"/api/v1/classes/{cid}/lobby",
+                         json={"state": 1, "opens_before_minutes": -1})  # fmt: skip
+    assert r.status_code == 400 and r.json()["field"] == "opens_before_minutes"

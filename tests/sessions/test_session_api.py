@@ -147,8 +147,15 @@ async def test_a_session_and_its_participants(api: SwaggerClient) -> None:
                            deleted_participants="true")).json()  # fmt: skip
     gone = [p for p in page["content"] if p["participant_id"] == nurse["participant_id"]]
     assert gone[0]["deleted_at"] and "entry_url" not in gone[0]
+    r = await api.call("GET", f"/sessions/{sid}", deleted_participants="perhaps")
+    assert r.status_code == 400 and r.json()["field"] == "deleted_participants"
     # Not found.
     assert (await api.call("GET", "/sessions/nope")).status_code == 404
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert (await api.call("PUT", f"/sessions/{unknown}", {"session_name": "x"})).status_code == 404
+    assert (await api.call("DELETE", f"/sessions/{unknown}")).status_code == 404
+    r = await api.call("POST", f"/sessions/{unknown}/participants", {"display_name": "x"})
+    assert r.status_code == 404
     assert (await api.call("GET", "/participants/nope")).status_code == 404
     # Cancel: for good.
     r = await api.call("DELETE", f"/sessions/{sid}")

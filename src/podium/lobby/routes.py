@@ -8,36 +8,30 @@ from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from podium.classes.models import Kind
+from podium.classes.paths import class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
-from podium.classes.service import ClassRef, ReadOptions, read_class
 from podium.dependencies import Caller, database, live_hub
 from podium.ids import parse_id
 from podium.lobby import service
 from podium.lobby.schemas import Admission, Admitted, Denial, Lobby, LobbyMessage, Waiting
 from podium.validation import Body, strict
 
-# Which kind each path's class must be (`classes` takes any).
-KIND_BY_PLURAL = {"webinars": "webinar", "minigroups": "minigroup", "classes": None}
 
-
-@put(
-    ["/api/v1/webinars/{class_id:str}/lobby", "/api/v1/minigroups/{class_id:str}/lobby",
-     "/api/v1/classes/{class_id:str}/lobby"],
-    tags=["lobby"], summary="Turn the lobby on (1) or off (0), with a timer that opens it",
-)  # fmt: skip
+@put(every_kind("lobby"), tags=["lobby"],
+     summary="Turn the lobby on (1) or off (0), with a timer that opens it")  # fmt: skip
 async def set_lobby(
     class_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, state: State
 ) -> ClassRead:
     """Body `{state: 0|1, timer?: unix seconds|null, message?, opens_before_minutes?}`; bad
     values answer 400 as in spec 003. Answers the class."""
-    body = await request.json()
-    kind = KIND_BY_PLURAL[request.url.path.split("/")[3]]
     cid = parse_id(class_id, "class_id")
-    db = database(state)
-    actual = await service.set_lobby(db, live_hub(state), state.pool, principal, cid, kind, body)
-    return await read_class(db, principal, ClassRef(Kind(actual), id=cid),
-                            ReadOptions(turn_hosts=tuple(state.settings.turn_hosts)))  # fmt: skip
+    try:
+        body = await request.json()
+    except Exception:  # judged after who may ask (spec 003's order): a bad body is no state
+        body = None
+    actual = await service.set_lobby(database(state), live_hub(state), state.pool, principal,
+                                      cid, kind_in(request), body)  # fmt: skip
+    return await class_answer(state, principal, actual, cid)
 
 
 class LobbyQueueRoutes(Controller):

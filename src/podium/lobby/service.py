@@ -62,9 +62,9 @@ async def set_lobby(
 ) -> str:  # fmt: skip
     """Spec 003's PUT …/lobby. Turning it on moves everyone who does not bypass it out of the
     call; a timer in the past opens it at once."""
-    request = parse_lobby(body)
-    row = await _class(db, principal, class_id, kind)
+    row = await _class(db, principal, class_id, kind)  # 404, then 403, then 400 as spec 003
     authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    request = parse_lobby(body)
     timer = opening_time(request, row["starts_at"])
     state = request.state
     if state == 1 and timer is not None and timer <= time.time():

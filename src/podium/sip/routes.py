@@ -8,22 +8,17 @@ from litestar import Request, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from podium.classes.models import Kind
+from podium.classes.paths import class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
-from podium.classes.service import ClassRef, ReadOptions, read_class
 from podium.dependencies import Caller, database
 from podium.ids import parse_id
-from podium.lobby.routes import KIND_BY_PLURAL
 from podium.sip import service
 from podium.sip.schemas import Verified, Verify
 from podium.validation import Body, strict
 
 
-@put(
-    ["/api/v1/webinars/{class_id:str}/sip", "/api/v1/minigroups/{class_id:str}/sip",
-     "/api/v1/classes/{class_id:str}/sip"],
-    tags=["sip"], summary="SIP dial-in: 0 off, 1 on with a PIN per attendee, 2 on without PIN",
-)  # fmt: skip
+@put(every_kind("sip"), tags=["sip"],
+     summary="SIP dial-in: 0 off, 1 on with a PIN per attendee, 2 on without PIN")  # fmt: skip
 async def set_sip(
     class_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, state: State
 ) -> ClassRead:
@@ -31,15 +26,12 @@ async def set_sip(
         body = await request.json()
     except Exception:  # the state is judged last (spec 003's order); a bad body is no state
         body = None
-    kind = KIND_BY_PLURAL[request.url.path.split("/")[3]]
     cid = parse_id(class_id, "class_id")
-    db = database(state)
     s = state.settings
     configured = bool(s.sip_dialin_number and s.sip_secret)
-    actual = await service.set_sip(db, principal, cid, kind, body, configured)
-    return await read_class(db, principal, ClassRef(Kind(actual), id=cid),
-                            ReadOptions(turn_hosts=tuple(s.turn_hosts),
-                                        dialin_number=s.sip_dialin_number))  # fmt: skip
+    actual = await service.set_sip(database(state), principal, cid, kind_in(request), body,
+                                   configured)  # fmt: skip
+    return await class_answer(state, principal, actual, cid)
 
 
 @post("/api/v1/sip/verify", status_code=200, tags=["sip"], security=[],

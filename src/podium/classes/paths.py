@@ -1,0 +1,37 @@
+"""Routes that stand on every kind's class path (spec 003's `/{webinars,minigroups,classes}/:id/…`):
+the paths, the kind a path asks for, and the class read they answer with."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import State
+
+from podium.auth.models import Principal
+from podium.classes.models import Kind
+from podium.classes.schemas import ClassRead
+from podium.classes.service import ClassRef, ReadOptions, read_class
+from podium.dependencies import database
+
+# Which kind each path's class must be (`classes` takes any).
+KIND_BY_PLURAL = {"webinars": "webinar", "minigroups": "minigroup", "classes": None}
+
+
+def every_kind(suffix: str) -> list[str]:
+    return [f"/api/v1/{plural}/{{class_id:str}}/{suffix}" for plural in KIND_BY_PLURAL]
+
+
+def kind_in(request: Request[Any, Any, Any]) -> str | None:
+    return KIND_BY_PLURAL[request.url.path.split("/")[3]]
+
+
+async def class_answer(
+    state: State, principal: Principal, kind: str, class_id: uuid.UUID
+) -> ClassRead:
+    """The class as a read shows it, after a change."""
+    s = state.settings
+    return await read_class(database(state), principal, ClassRef(Kind(kind), id=class_id),
+                            ReadOptions(turn_hosts=tuple(s.turn_hosts),
+                                        dialin_number=s.sip_dialin_number))  # fmt: skip
