@@ -89,6 +89,8 @@ async def test_held_back_until_admitted(client: AsyncTestClient) -> None:
     assert r.status_code == 412 and r.json()["type"] == "/problems/lobby_blocked"
     r = await client.get(f"/api/v1/classes/{cid}/participants", headers=bearer(token))
     assert r.status_code == 412
+    r = await client.get(f"/api/v1/event_rooms/{room}/events", headers=bearer(token))
+    assert r.status_code == 412  # nor do they read the chat
     # Moderators, and those who may ignore the lobby, pass.
     _, mod = await person(client, cid, role="moderator")
     assert mod["lobby"]["blocked"] is False
@@ -153,13 +155,26 @@ async def test_the_timer_opens_the_lobby_at_its_instant_and_tells_those_waiting(
             token = joined["access_token"]
             ws_url = f"ws://127.0.0.1:{port}/api/v1/event_rooms/{room}/live?access_token={token}"
             async with connect(ws_url) as ws:
-                # Nothing is read meanwhile: the socket alone hears the lobby open.
+                # The chat goes on meanwhile; the waiting participant does not hear it.
+                r = await client.post(f"/api/v1/event_rooms/{room}/events",
+                                      json={"type": "message", "data": {"n": 1}})  # fmt: skip
+                assert r.status_code == 201
+                # Nothing is read: the socket alone hears the lobby open.
+                heard = []
                 async with asyncio.timeout(15):
                     while True:
                         frame = json.loads(await ws.recv())
                         event = frame.get("event") or {}
+                        heard.append(event.get("type"))
                         if event.get("type") == "lobby" and event["data"]["state"] == 0:
                             break
+                assert "message" not in heard
+                # Let in: now the chat reaches them.
+                r = await client.post(f"/api/v1/event_rooms/{room}/events",
+                                      json={"type": "message", "data": {"n": 2}})  # fmt: skip
+                async with asyncio.timeout(10):
+                    frame = json.loads(await ws.recv())
+                assert frame["event"]["type"] == "message" and frame["event"]["data"] == {"n": 2}
             opened_at = time.time()
             assert opened_at >= opens - 1
             conn = await asyncpg.connect(database_url)

@@ -9,7 +9,7 @@ from typing import Any
 from podium.auth.models import Principal
 from podium.errors import PreconditionFailed
 from podium.lobby import queries
-from podium.lobby.models import is_blocked
+from podium.lobby.models import Gate, is_blocked
 from podium.lobby.schemas import Standing
 
 
@@ -36,3 +36,15 @@ async def check_admitted(db: Any, principal: Principal, class_id: uuid.UUID) -> 
             + ("" if found.timer is None else " or it opens at its timer"),
             code="lobby_blocked",
         )
+
+
+async def gate(db: Any, principal: Principal, class_id: uuid.UUID) -> Gate | None:
+    """The live socket's gate for a participant the lobby can hold back; None for everyone
+    it never holds (managers, `ignore_lobby`, the tenant's backend and its own users)."""
+    if principal.participant_id is None or principal.class_id != class_id:
+        return None
+    row = await db.fetchrow(queries.STANDING, principal.participant_id, class_id)
+    if row is None or not is_blocked(1, row["role"], row["permissions"], admitted=False):
+        return None
+    closed = is_blocked(row["lobby_state"], row["role"], row["permissions"], row["admitted"])
+    return Gate(str(principal.participant_id), closed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,3 +64,37 @@ def opening_time(request: LobbyRequest, starts_at: int | None) -> int | None:
     if request.opens_before is not None and starts_at is not None:
         return starts_at - request.opens_before * 60
     return request.timer
+
+
+class Gate:
+    """What a participant held back by the lobby hears on the room's live socket: only the
+    lobby's own events (so they learn at once when it opens or they are let in), none of the
+    chat. It follows those events: the lobby opening or their admission opens it; the lobby
+    coming back on closes it again (turning it on moves them out)."""
+
+    def __init__(self, participant_id: str, closed: bool) -> None:
+        self.participant_id = participant_id
+        self.closed = closed
+
+    def passes(self, frame: str) -> bool:
+        event = _event_of(frame) or {}
+        kind = str(event.get("type") or "")
+        if kind == "lobby":
+            self.closed = (event.get("data") or {}).get("state") == 1
+            return True
+        if kind == "lobby.admit":
+            if self.participant_id in ((event.get("data") or {}).get("participant_ids") or []):
+                self.closed = False
+            return True
+        if kind.startswith("lobby."):
+            return True
+        return not self.closed
+
+
+def _event_of(frame: str) -> dict[str, Any] | None:
+    try:
+        decoded = json.loads(frame)
+    except ValueError:
+        return None
+    event = decoded.get("event") if isinstance(decoded, dict) else None
+    return event if isinstance(event, dict) else None

@@ -210,7 +210,8 @@ async def list_events(
     forward: bool = True,
     limit: int = MAX_PAGE,
 ) -> list[Event]:
-    await read_room(db, principal, room_id)  # 404 unless in the caller's audience
+    room = await read_room(db, principal, room_id)  # 404 unless in the caller's audience
+    await check_admitted(db, principal, room.class_id)  # the lobby keeps the chat from them
     by_time = last_created_at is not None and last_seq is None  # the exact cursor wins
     rows = await db.fetch(
         queries.list_events(forward, by_time), room_id, type, set, label, attribute, last_seq,
@@ -235,7 +236,8 @@ async def read_state(
         raise ValidationFailed("name at least one set", field="sets")
     if len(sets) > MAX_STATE_SETS:
         raise ValidationFailed(f"at most {MAX_STATE_SETS} sets", field="sets")
-    await read_room(db, principal, room_id)  # 404 unless in the caller's audience
+    room = await read_room(db, principal, room_id)  # 404 unless in the caller's audience
+    await check_admitted(db, principal, room.class_id)
     one = len(sets) == 1
     rows = await db.fetch(
         queries.SELECT_STATE, room_id, sets, occurred_at, last_seq if one else None,

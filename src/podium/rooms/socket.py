@@ -14,6 +14,7 @@ WebSocket pings (uvicorn: every PODIUM_WS_PING_SECONDS, 20 s, as long to answer)
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -23,6 +24,7 @@ from litestar.params import FromPath
 
 from podium.auth.service import TenantDirectory, bearer_token
 from podium.errors import PodiumError, to_podium_error, validation_error
+from podium.lobby.checks import gate
 from podium.rooms import queries, service
 from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, Subscriber, event_frame
 from podium.rooms.schemas import Event, EventCreate
@@ -80,8 +82,12 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         await socket.close(CLOSE_BANNED, "banned from the room")
         return
 
+    # A participant the lobby holds back hears only the lobby's events until let in.
+    lobby_gate = await gate(state.db, principal, row["class_id"])
+
     async def send(text: str) -> None:
-        await socket.send({"type": "websocket.send", "bytes": None, "text": text})
+        if lobby_gate is None or lobby_gate.passes(text):
+            await socket.send({"type": "websocket.send", "bytes": None, "text": text})
 
     async def close(code: int, reason: str) -> None:
         await socket.close(code, reason)
@@ -90,7 +96,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
     await state.hub.join(room, subscriber)
     try:
         if after is not None:
-            subscriber.last_seq = await _catch_up(state.db, socket, room, after)
+            subscriber.last_seq = await _catch_up(state.db, send, room, after)
         subscriber.caught_up()
         await _receive_posts(socket, state, principal, room)
     except WebSocketDisconnect:
@@ -100,14 +106,16 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         await state.hub.leave(room, subscriber)
 
 
-async def _catch_up(db: Any, socket: WebSocket[Any, Any, Any], room: uuid.UUID, after: int) -> int:
+async def _catch_up(
+    db: Any, send: Callable[[str], Awaitable[None]], room: uuid.UUID, after: int
+) -> int:
     """Send the stored events after `after`; answers the last sequence number sent."""
     last = after
     while True:
         rows = await db.fetch(queries.EVENTS_AFTER, room, last, None, CATCH_UP_PAGE)
         for row in rows:
             event = Event(**dict(row))
-            await socket.send_data(event_frame(event))
+            await send(event_frame(event))
             last = event.seq
         if len(rows) < CATCH_UP_PAGE:
             return last
