@@ -18,10 +18,11 @@ WHERE id = $1
 
 SET_PICTURE = "UPDATE classes SET picture = $2, updated_at = now() WHERE id = $1"
 
-# Cancel for good: nobody enters (the links check canceled_at) and both rooms close.
+# Cancel for good: nobody enters (the links check canceled_at) and both rooms close; a session
+# that never took place is not announced as stopped.
 CANCEL = """
 WITH c AS (
-    UPDATE classes SET canceled_at = now(), updated_at = now()
+    UPDATE classes SET canceled_at = now(), updated_at = now(), stop_announced_at = now()
     WHERE id = $1 AND canceled_at IS NULL
     RETURNING id, event_room_id, conference_room_id
 ), e AS (
