@@ -19,8 +19,8 @@ from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
 from podium.clients.routes import token
+from podium.conference.pool import MediaPool
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
-from podium.conference.service import MediaPool
 from podium.config import Settings
 from podium.db import Database
 from podium.dependencies import PROVIDERS, database

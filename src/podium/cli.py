@@ -195,7 +195,7 @@ def janus() -> None:
 @janus.command("status")
 def janus_status() -> None:
     """Each Janus server's health, load and rooms."""
-    from podium.conference.service import MediaPool
+    from podium.conference.pool import MediaPool
 
     settings = _settings()
     if not settings.janus_urls:

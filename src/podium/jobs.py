@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from podium.conference.service import MediaPool
+from podium.conference.pool import MediaPool
 from podium.db import Database
 from podium.lobby import service as lobby
 from podium.notifications import service as notifications

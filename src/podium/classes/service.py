@@ -15,7 +15,8 @@ from podium.classes import queries
 from podium.classes.models import Kind, Status, check_time, locked_types, status_of
 from podium.classes.schemas import ClassCreate, ClassRead, ClassRecreate, ClassUpdate, RealTime
 from podium.conference.models import pick_turn_host
-from podium.conference.service import JanusRoom, MediaPool, choose_backend
+from podium.conference.pool import JanusRoom, MediaPool
+from podium.conference.service import choose_backend
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome, run_once

@@ -15,7 +15,7 @@ from typing import Any
 
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
-from podium.conference.service import MediaPool
+from podium.conference.pool import MediaPool
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.lobby import queries

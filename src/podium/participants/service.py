@@ -14,7 +14,8 @@ from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes.models import Kind
 from podium.classes.service import ClassRef, ReadOptions, read_class
-from podium.conference.service import MediaPool, hang_up
+from podium.conference.pool import MediaPool
+from podium.conference.service import hang_up
 from podium.db import Database
 from podium.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized, ValidationFailed
 from podium.lobby.checks import check_admitted

@@ -15,7 +15,7 @@ from podium.auth.policy import Action, authorize
 from podium.classes.models import Kind
 from podium.classes.schemas import ClassCreate, ClassUpdate
 from podium.classes.service import ClassRef, create_class, update_class
-from podium.conference.service import MediaPool
+from podium.conference.pool import MediaPool
 from podium.db import Database
 from podium.errors import BadRequest, NotFound, ValidationFailed
 from podium.participants import service as participants
