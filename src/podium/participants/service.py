@@ -127,7 +127,7 @@ async def _own_or_managed(
     row = await db.fetchrow(queries.SELECT, participant_id, principal.audience)
     if row is None:
         raise _not_found(participant_id)
-    if not (not manage and principal.participant_id == participant_id):
+    if manage or principal.participant_id != participant_id:
         authorize(principal, Action.UPDATE_CLASS, class_id=row["class_id"])
     return row
 

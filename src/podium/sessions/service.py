@@ -10,6 +10,8 @@ import time
 import uuid
 from typing import Any, TypeVar
 
+from msgspec import UNSET
+
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes.models import Kind
@@ -205,9 +207,9 @@ async def update_session(
     start = parse_time(data.start_time, "start_time") if data.start_time else row["starts_at"]
     end = parse_time(data.end_time, "end_time") if data.end_time else row["ends_at"]
     check_new_times(row, start, end, time.time())
-    changes = ClassUpdate(time=(start, end))
-    if data.session_name is not None:
-        changes = ClassUpdate(time=(start, end), title=data.session_name)
+    changes = ClassUpdate(
+        time=(start, end), title=UNSET if data.session_name is None else data.session_name
+    )
     await update_class(db, pool, principal, ClassRef(Kind.SESSION, id=row["id"]), changes)
     if data.picture is not None:
         await db.execute(queries.SET_PICTURE, row["id"], data.picture)
