@@ -29,6 +29,7 @@ from podium.jobs import JobRunner
 from podium.lobby.routes import LobbyQueueRoutes, set_lobby
 from podium.notifications.routes import NotificationRoutes
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
+from podium.ratelimit import RateLimiter
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
@@ -139,4 +140,5 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     app.state.hub = hub
     app.state.pool = pool
     app.state.settings = settings
+    app.state.limiter = RateLimiter(settings.open_route_per_second, settings.open_route_burst)
     return app

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # requests with (HMAC-SHA256). Both set: SIP can be enabled per class; otherwise 412.
     sip_dialin_number: str | None = None
     sip_secret: str | None = Field(default=None, min_length=16, repr=False)
+    # Routes callable without a token (POST /api/v1/join, /v1/auth/token, /api/v1/sip/verify):
+    # per client address and process, a burst of this many, refilled at this rate per second.
+    open_route_burst: int = Field(default=300, ge=1, le=1_000_000)
+    open_route_per_second: float = Field(default=5.0, gt=0, le=100_000)
     # Where browsers reach Podium (entry links point there); default http://HOST:PORT.
     public_url: str | None = None
     # Access tokens issued for an entry link last this long, and never past the class's end.

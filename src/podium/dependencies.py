@@ -40,3 +40,9 @@ def live_hub(state: State) -> Hub:
 
 
 PROVIDERS = {"principal": Provide(provide_principal)}
+
+
+def rate_limit(state: State, request: Request[Any, Any, Any], route: str) -> None:
+    """429 when this address called `route` too often (routes callable without a token)."""
+    client = request.client.host if request.client else "unknown"
+    state.limiter.check(route, client)

@@ -220,6 +220,8 @@ def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Respons
         headers["WWW-Authenticate"] = 'Bearer realm="podium"'
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
+    if "retry_after" in err.extra:
+        headers["Retry-After"] = str(err.extra["retry_after"])
     return Response(
         content=_encode(err.problem()),
         status_code=err.status,

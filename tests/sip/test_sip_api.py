@@ -121,6 +121,10 @@ async def test_pins_and_the_bridge(sip_client: AsyncTestClient) -> None:
     token = body["access_token"]  # the bridge acts as that attendee
     r = await sip_client.get(f"/api/v1/minigroups/{cid}", headers=bearer(token))
     assert r.status_code == 200
+    nonce = secrets.token_hex(32)
+    assert (await ask({"dialin_id": dialin, "pin": late["attendee_pin"]}, nonce)).status_code == 200
+    r = await ask({"dialin_id": dialin, "pin": late["attendee_pin"]}, nonce)  # replayed
+    assert r.status_code == 401 and r.json()["type"] == "/problems/replayed"
     r = await ask({"dialin_id": dialin, "pin": "00000000"})
     assert r.status_code == 404
     r = await ask({"dialin_id": dialin})

@@ -8,7 +8,7 @@ from litestar import Request, post
 from litestar.datastructures import State
 
 from podium.clients import service
-from podium.dependencies import database
+from podium.dependencies import database, rate_limit
 
 
 @post(
@@ -19,6 +19,7 @@ from podium.dependencies import database
     summary="OAuth2 token: HTTP Basic client id/secret; client_credentials or refresh_token",
 )
 async def token(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
+    rate_limit(state, request, "token")
     return await service.token(
         database(state), state.tenants.issuing_key, request.headers.get("authorization"),
         request.headers.get("content-type"), await request.body(),

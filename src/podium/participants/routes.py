@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
-from podium.dependencies import Caller, database, live_hub
+from podium.dependencies import Caller, database, live_hub, rate_limit
 from podium.ids import parse_id
 from podium.participants import service
 from podium.participants.schemas import (
@@ -91,6 +91,9 @@ class ParticipantRoutes(Controller):
 
 @post("/api/v1/join", status_code=200, tags=["participants"], security=[],
       summary="Exchange an entry link's token for the participant's access token")  # fmt: skip
-async def join(data: Body[JoinRequest], state: State) -> JoinAnswer:
+async def join(
+    data: Body[JoinRequest], request: Request[Any, Any, Any], state: State
+) -> JoinAnswer:
+    rate_limit(state, request, "join")
     return await service.enter(database(state), live_hub(state),
                                strict(data, JoinRequest).entry_token, links(state))  # fmt: skip

@@ -30,3 +30,10 @@ LEFT JOIN participants p ON p.class_id = c.id AND p.attendee_pin = $2 AND p.canc
 WHERE c.sip_dialin_id = $1 AND c.sip_state > 0 AND c.canceled_at IS NULL
   AND (c.ends_at IS NULL OR c.ends_at > now())
 """
+
+# A nonce is spent once: a replayed request is refused for 30 days (then the nonce is forgotten;
+# the original scheme carries no timestamp to refuse older ones by).
+SPEND_NONCE = """
+WITH gone AS (DELETE FROM sip_nonces WHERE seen_at < now() - interval '30 days')
+INSERT INTO sip_nonces (nonce) VALUES ($1) ON CONFLICT DO NOTHING RETURNING nonce
+"""

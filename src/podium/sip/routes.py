@@ -10,7 +10,7 @@ from litestar.params import FromPath
 
 from podium.classes.paths import class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
-from podium.dependencies import Caller, database
+from podium.dependencies import Caller, database, rate_limit
 from podium.ids import parse_id
 from podium.sip import service
 from podium.sip.schemas import Verified, Verify
@@ -37,6 +37,7 @@ async def set_sip(
 @post("/api/v1/sip/verify", status_code=200, tags=["sip"], security=[],
       summary="For a SIP bridge: who calls with this dial-in id and PIN (HMAC-signed)")  # fmt: skip
 async def verify(data: Body[Verify], request: Request[Any, Any, Any], state: State) -> Verified:
+    rate_limit(state, request, "sip")
     return await service.verify(
         database(state), state.settings.sip_secret, state.tenants.issuing_key,
         request.headers.get("podium-sip-random"), request.headers.get("podium-sip-checksum"),

@@ -12,7 +12,7 @@ from podium.auth import tokens
 from podium.auth.models import Principal
 from podium.auth.policy import MANAGING_ROLES
 from podium.db import Database
-from podium.errors import NotFound, PreconditionFailed
+from podium.errors import NotFound, PreconditionFailed, Unauthorized
 from podium.sip import queries
 from podium.sip.models import check_bridge, check_sip_change, new_dialin_id, new_pin
 from podium.sip.schemas import DialinClass, DialinParticipant, Verified, Verify
@@ -84,6 +84,8 @@ async def verify(
         raise PreconditionFailed("SIP dial-in is not configured on this server",
                                  code="sip_not_configured")  # fmt: skip
     check_bridge(secret, nonce, checksum, raw)
+    if await db.fetchval(queries.SPEND_NONCE, nonce) is None:
+        raise Unauthorized("this request was seen before (its nonce is spent)", code="replayed")
     row = await db.fetchrow(queries.DIALIN, data.dialin_id, data.pin)
     if row is None or (row["sip_state"] == 1 and row["participant_id"] is None):
         raise NotFound("no class takes calls with this dial-in id and PIN", code="not_found")
