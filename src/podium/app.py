@@ -19,6 +19,7 @@ from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
 from podium.clients.routes import token
+from podium.conference.models import RoomLimits
 from podium.conference.pool import MediaPool
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.config import Settings
@@ -65,7 +66,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         db, pool, poll_seconds=settings.jobs_poll_seconds,
         retry_base=settings.webhook_retry_base_seconds,
         media_check_seconds=settings.janus_check_seconds,
-        host_timeout_seconds=settings.host_timeout_seconds, hub=hub,
+        limits=RoomLimits(settings.host_timeout_seconds, settings.max_stream_seconds), hub=hub,
     )  # fmt: skip
 
     @asynccontextmanager

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     turn_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=7 * 86400)
     # A room whose host left media and did not come back for this long closes (`timed_out`).
     host_timeout_seconds: float = Field(default=600.0, gt=0, le=7 * 86400)
+    # A room closes at the latest this long after its first stream started.
+    max_stream_seconds: float = Field(default=12 * 3600.0, gt=0, le=30 * 86400)
     # SIP dial-in (spec 003): the number callers dial, and the secret the SIP bridge signs its
     # requests with (HMAC-SHA256). Both set: SIP can be enabled per class; otherwise 412.
     sip_dialin_number: str | None = None

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from podium.conference.models import DEFAULT_LIMITS, RoomLimits
 from podium.conference.pool import MediaPool
 from podium.db import Database
 from podium.lobby import service as lobby
@@ -63,13 +64,13 @@ class JobRunner:
     def __init__(
         self, db: Database, pool: MediaPool | None = None, *, poll_seconds: float = 1.0,
         retry_base: float = 2.0, media_check_seconds: float = 10.0,
-        host_timeout_seconds: float = 600.0, hub: Hub | None = None,
+        limits: RoomLimits = DEFAULT_LIMITS, hub: Hub | None = None,
     ):  # fmt: skip
         self.db = db
         self.hub = hub
         self.pool = pool
         self.media_check_seconds = media_check_seconds
-        self.host_timeout_seconds = host_timeout_seconds
+        self.limits = limits
         self._media_checked = float("-inf")
         self.poll_seconds = poll_seconds
         self.retry_base = retry_base
@@ -113,7 +114,7 @@ class JobRunner:
         if time.monotonic() - self._media_checked < self.media_check_seconds:
             return
         self._media_checked = time.monotonic()
-        await self.pool.reconcile(self.db, self.host_timeout_seconds)
+        await self.pool.reconcile(self.db, self.limits)
 
     async def run_due(self) -> int:
         """Claim and run the jobs that are due; answers how many ran."""

@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from litestar.testing import AsyncTestClient
 
 from podium.app import create_app
 from podium.conference.local import JanusServer
+from podium.conference.pool import MediaPool
 from podium.config import JanusServerConfig, Settings
 from podium.db import migrate
 from podium.embedded import EmbeddedPostgres
@@ -38,7 +40,21 @@ def refused_code(exc: BaseException) -> int | None:
     return exc.code if isinstance(exc, JanusRefused) else None
 
 
-async def scenario(client: AsyncTestClient, janus: JanusServer) -> dict[str, Any]:
+async def check_once(url: str, janus: JanusServer, room: str) -> bool:
+    """One pass of the pool's check (as the job loop runs it), then what it recorded."""
+    pool = MediaPool([JanusServerConfig(**janus.config())])  # type: ignore[arg-type]
+    conn = await asyncpg.connect(url)
+    try:
+        await pool.reconcile(conn)  # type: ignore[arg-type]
+        return bool(await conn.fetchval(
+            "SELECT first_stream_at IS NOT NULL FROM conference_rooms WHERE id = $1::uuid", room
+        ))  # fmt: skip
+    finally:
+        await conn.close()
+        await pool.close()
+
+
+async def scenario(client: AsyncTestClient, janus: JanusServer, url: str) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     t0 = time.monotonic()
     create = {"title": "Media", "scope": "media-1", "audience": "example.org", "host": "presenter"}
@@ -75,6 +91,8 @@ async def scenario(client: AsyncTestClient, janus: JanusServer) -> dict[str, Any
         seen["frames"] = len(got)
         seen["frame_size"] = [got[-1].width, got[-1].height]
         seen["frames_after_s"] = round(time.monotonic() - t0, 2)
+        # A check now sees the stream: the room's first stream is dated (its lifetime cap).
+        seen["first_stream_dated"] = await check_once(url, janus, room)
         # The viewer tries to send while the presenter does: Janus refuses (432).
         try:
             await sub.publish(v["handle"])
@@ -110,7 +128,7 @@ async def run(url: str, janus: JanusServer) -> dict[str, Any]:
     )  # fmt: skip
     async with AsyncTestClient(create_app(settings, url)) as client:
         client.headers.update(auth())
-        return await scenario(client, janus)
+        return await scenario(client, janus, url)
 
 
 def main() -> None:

@@ -46,6 +46,7 @@ def test_media_flows_only_through_podiums_credentials() -> None:
     assert seen["viewer_sent_before_presenter"] and seen["squatter_hung_up"]
     # The presenter's video reached the viewer.
     assert seen["frames"] == 20 and seen["frame_size"] == [640, 480]
+    assert seen["first_stream_dated"] is True
     # A second publisher in a webinar: refused by Janus (432, the room takes one).
     assert seen["second_publisher"] == 432
     # Without a token: refused (433), as participant and as subscriber.

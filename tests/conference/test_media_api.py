@@ -278,3 +278,29 @@ async def test_participants_roles_decide_publishing_and_cancel_hangs_up(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_room_lasts_at_most_so_long_after_its_first_stream(
+    database_url: str, janus: JanusServer
+) -> None:
+    async for client in client_for(database_url, janus, max_stream_seconds=60, **QUICK):
+        m = (await client.post("/api/v1/minigroups", json=minigroup("m-12", 4))).json()
+        fresh = (await client.post("/api/v1/minigroups", json=minigroup("m-13", 4))).json()
+        conn = await asyncpg.connect(database_url)
+        try:  # its first stream started two minutes ago (the media test dates a real one)
+            await conn.execute(
+                "UPDATE conference_rooms SET first_stream_at = now() - interval '2 minutes' "
+                "WHERE id = $1::uuid", m["real_time"]["conference_room_id"],
+            )  # fmt: skip
+        finally:
+            await conn.close()
+
+        async def closed() -> bool:
+            r = await client.get(f"/api/v1/minigroups/{m['class_id']}")
+            return bool(r.json()["status"] == "closed")
+
+        await eventually(closed)
+        read = (await client.get(f"/api/v1/minigroups/{m['class_id']}")).json()
+        assert "timed_out" not in read  # not the host's absence: the stream's length
+        other = (await client.get(f"/api/v1/minigroups/{fresh['class_id']}")).json()
+        assert other["status"] == "real-time"

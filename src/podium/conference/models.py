@@ -20,6 +20,25 @@ DEFAULT_MINIGROUP_PUBLISHERS = 6
 TURN_PORT = 3478
 
 
+@dataclass(frozen=True, slots=True)
+class RoomLimits:
+    """How long a room lives without its host, and at most after its first stream started."""
+
+    host_timeout_seconds: float = 600.0
+    max_stream_seconds: float = 12 * 3600.0
+
+
+DEFAULT_LIMITS = RoomLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What a look into a room found."""
+
+    host_here: bool
+    streaming: bool  # someone is sending media
+
+
 class MediaRole(StrEnum):
     PUBLISHER = "publisher"
     SUBSCRIBER = "subscriber"

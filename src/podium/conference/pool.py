@@ -25,7 +25,10 @@ from podium.conference.janus import (
     room_secret,
 )
 from podium.conference.models import (
+    DEFAULT_LIMITS,
+    Look,
     MediaRole,
+    RoomLimits,
     ServerLoad,
     admit,
     intruders,
@@ -116,11 +119,12 @@ class MediaPool:
             report.append(entry)
         return report
 
-    async def reconcile(self, db: Database, host_timeout: float = 600.0) -> None:
+    async def reconcile(self, db: Database, limits: RoomLimits = DEFAULT_LIMITS) -> None:
         """Bring each server in line with the database: re-create the rooms of open classes it
         lost (a restart loses them all), destroy those of closed classes, sweep rooms no class
         names once they have been seen unknown twice (one may be mid-create); count who is in
-        each room, hang up intruders, and time out rooms whose host left."""
+        each room, hang up intruders, time out rooms whose host left, and end those whose first
+        stream started longer ago than allowed."""
         rows = await db.fetch(queries.JANUS_ROOMS)
         known = {str(r["id"]): r for r in rows}
         listed: dict[str, dict[str, int]] = {}
@@ -135,7 +139,7 @@ class MediaPool:
             if row["open"] and row["janus_server"] in listed
             and listed[row["janus_server"]].get(room_id, 1) > 0
         ])  # fmt: skip
-        seen: list[tuple[uuid.UUID, int, bool]] = []
+        seen: list[tuple[uuid.UUID, int, bool, bool]] = []
         for server, present in listed.items():
             client = self.clients[server]
             for room_id, row in known.items():
@@ -148,22 +152,26 @@ class MediaPool:
                         await client.destroy_room(room_id, row["janus_secret"])
                 elif row["open"]:
                     count = present[room_id]
-                    host_here = count > 0 and await self._look_in(
-                        client, room_id, row["janus_secret"], row["host"],
-                        grants.get(row["id"], {}),
-                    )  # fmt: skip
-                    seen.append((row["id"], count, host_here))
+                    look = Look(host_here=False, streaming=False)
+                    if count > 0:
+                        look = await self._look_in(
+                            client, room_id, row["janus_secret"], row["host"],
+                            grants.get(row["id"], {}),
+                        )  # fmt: skip
+                    seen.append((row["id"], count, look.host_here, look.streaming))
             unknown = present.keys() - known.keys()
             for room_id in unknown & self._unknown.get(server, set()):
                 with contextlib.suppress(JanusUnavailable, JanusError):
                     await client.destroy_room(room_id, room_secret(client.room_key, room_id))
             self._unknown[server] = unknown
         if seen:
-            ids, counts, hosts = (list(column) for column in zip(*seen, strict=True))
-            await db.execute(queries.SAW_ROOMS, ids, counts, hosts)
-            away = [room for room, _, here in seen if not here]
-            for class_id in await db.fetch(queries.TIME_OUT, host_timeout, away):
-                log.info("class %s: its host left and did not return; closing", class_id["id"])
+            ids, counts, hosts, streams = (list(column) for column in zip(*seen, strict=True))
+            await db.execute(queries.SAW_ROOMS, ids, counts, hosts, streams)
+            away = [room for room, _, here, _ in seen if not here]
+            for row in await db.fetch(queries.TIME_OUT, limits.host_timeout_seconds, away):
+                log.info("class %s: its host left and did not return; closing", row["id"])
+        for row in await db.fetch(queries.STREAM_CAP, limits.max_stream_seconds):
+            log.info("class %s: its room reached the longest a stream may run; closing", row["id"])
 
     async def _grants(
         self, db: Any, room_ids: list[uuid.UUID]
@@ -179,9 +187,9 @@ class MediaPool:
     async def _look_in(
         self, client: JanusClient, room_id: str, secret: str, host: str | None,
         grants: dict[str, tuple[str, MediaRole]],
-    ) -> bool:  # fmt: skip
+    ) -> Look:  # fmt: skip
         """Hang up whoever is in the room without the right to be (or to send); answers
-        whether the class's host is there."""
+        whether the class's host is there and whether anyone is sending."""
         try:
             people = await client.participants(room_id)
             roles = {pid: role for pid, (_, role) in grants.items()}
@@ -191,9 +199,12 @@ class MediaPool:
                 await client.kick(room_id, secret, pid)
         except (JanusUnavailable, JanusError) as exc:
             log.warning("room %s: %s", room_id, exc)
-            return True  # unknown: never time a room out on a failed look
+            return Look(host_here=True, streaming=False)  # unknown: never time out on it
         here = {str(p.get("id")) for p in people}
-        return any(pid in here and account == host for pid, (account, _) in grants.items())
+        return Look(
+            host_here=any(pid in here and account == host for pid, (account, _) in grants.items()),
+            streaming=any(p.get("publisher") for p in people),
+        )
 
     def client(self, server: str) -> JanusClient:
         client = self.clients.get(server)

@@ -66,13 +66,31 @@ SELECT conference_room_id, id, account_id, role FROM media_grants
 WHERE conference_room_id = ANY($1::uuid[]) AND revoked_at IS NULL
 """
 
-# What a check saw: participants per room ($2), and whether the host was there ($3).
+# What a check saw: participants per room ($2), whether the host was there ($3), whether
+# anyone was sending ($4: the first time marks when the room's first stream started).
 SAW_ROOMS = """
 UPDATE conference_rooms r
 SET connected = s.connected, counted_at = now(),
-    host_seen_at = CASE WHEN s.host_here THEN now() ELSE r.host_seen_at END
-FROM unnest($1::uuid[], $2::int[], $3::bool[]) AS s (id, connected, host_here)
+    host_seen_at = CASE WHEN s.host_here THEN now() ELSE r.host_seen_at END,
+    first_stream_at = CASE WHEN s.streaming THEN coalesce(r.first_stream_at, now())
+                      ELSE r.first_stream_at END
+FROM unnest($1::uuid[], $2::int[], $3::bool[], $4::bool[]) AS s (id, connected, host_here,
+                                                                  streaming)
 WHERE r.id = s.id
+"""
+
+# A room lasts at most $1 seconds after its first stream started: its class ends then.
+STREAM_CAP = """
+WITH due AS (
+    SELECT r.class_id FROM conference_rooms r JOIN classes c ON c.id = r.class_id
+    WHERE r.backend = 'janus' AND r.closed_at IS NULL
+      AND r.first_stream_at < now() - make_interval(secs => $1)
+      AND (c.ends_at IS NULL OR c.ends_at > now())
+    FOR UPDATE OF c
+)
+UPDATE classes c SET ends_at = date_trunc('second', now()), updated_at = now()
+FROM due WHERE c.id = due.class_id
+RETURNING c.id
 """
 
 # Rooms whose host left longer ago than the timeout ($1 seconds) end their started class now;
