@@ -201,6 +201,11 @@ async def test_a_lobby_bound_to_the_schedule(client: AsyncTestClient) -> None:
     r = await client.put(f"/api/v1/classes/{cid}/lobby",
                          json={"state": 1, "opens_before_minutes": 15})  # fmt: skip
     assert r.status_code == 200 and r.json()["lobby"]["timer"] == start - 15 * 60
+    # The start moves: the opening moves with it.
+    later = start + 1800
+    await client.patch(f"/api/v1/minigroups/{cid}", json={"time": [later, later + 3600]})
+    r = await client.get(f"/api/v1/minigroups/{cid}")
+    assert r.json()["lobby"]["timer"] == later - 15 * 60
     r = await client.put(f"/api/v1/classes/{cid}/lobby",
                          json={"state": 1, "opens_before_minutes": -1})  # fmt: skip
     assert r.status_code == 400 and r.json()["field"] == "opens_before_minutes"

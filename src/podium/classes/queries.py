@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from podium.lobby.queries import LOBBY_TIMER
+
 
 def addressed(template: str) -> tuple[str, str]:
     """A statement about one class, as (by id, by scope): `{where}` becomes the match on $1.
@@ -17,13 +19,14 @@ def addressed(template: str) -> tuple[str, str]:
 
 # The read shape. $4 / $5: the class / account property keys asked for (filtered in SQL so a
 # read never ships a large properties map it does not need); $6: the caller's account.
-SELECT_CLASS = addressed("""
+SELECT_CLASS = addressed(
+    """
 SELECT c.id, c.kind, c.audience, c.scope, c.title,
     extract(epoch FROM c.starts_at)::bigint AS starts_at,
     extract(epoch FROM c.ends_at)::bigint AS ends_at,
     c.tags, c.preserve_history, c.reserve, c.host, c.locked_chat,
     c.event_room_id, c.conference_room_id, r.backend, r.timed_out, c.lobby_state,
-    extract(epoch FROM c.lobby_timer)::bigint AS lobby_timer, c.lobby_message,
+    {lobby_timer}, c.lobby_message,
     c.sip_state, c.sip_dialin_id,
     CASE WHEN cardinality($4::text[]) = 0 THEN '{{}}'::jsonb ELSE (
         SELECT coalesce(jsonb_object_agg(p.key, p.value), '{{}}'::jsonb)
@@ -37,7 +40,8 @@ SELECT c.id, c.kind, c.audience, c.scope, c.title,
         AS saved_position
 FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
 WHERE {where}
-""")
+""".replace("{lobby_timer}", LOBBY_TIMER)
+)
 
 SELECT_EXISTING = addressed("""
 SELECT c.id, c.event_room_id, c.conference_room_id, c.reserve, coalesce(c.title, c.scope) AS name,

@@ -1,9 +1,15 @@
 """SQL for the lobby and its waiting queue."""
 
-_CLASS = """c.id, c.kind, c.audience, c.event_room_id,
+# When the lobby opens by itself: a number of minutes before the class's start (so it follows
+# the start when that moves), or a fixed timer. Every read and the opener use this one rule.
+OPENS_AT = """CASE WHEN c.lobby_opens_before IS NOT NULL AND c.starts_at IS NOT NULL
+    THEN c.starts_at - make_interval(mins => c.lobby_opens_before) ELSE c.lobby_timer END"""
+LOBBY_TIMER = f"extract(epoch FROM {OPENS_AT})::bigint AS lobby_timer"
+
+_CLASS = f"""c.id, c.kind, c.audience, c.event_room_id,
     extract(epoch FROM c.starts_at)::bigint AS starts_at,
     c.ends_at IS NOT NULL AND c.ends_at <= now() AS closed, c.lobby_state,
-    extract(epoch FROM c.lobby_timer)::bigint AS lobby_timer, c.lobby_message"""
+    {LOBBY_TIMER}, c.lobby_message"""
 
 # $1 class id, $2 audience, $3 kind or null (the class routes of any kind).
 CLASS = f"""
@@ -13,7 +19,7 @@ WHERE c.id = $1 AND c.audience = $2 AND ($3::text IS NULL OR c.kind = $3)
 
 SET = f"""
 UPDATE classes c SET lobby_state = $2, lobby_timer = to_timestamp($3), lobby_message = $4,
-                     updated_at = now()
+                     lobby_opens_before = $5, updated_at = now()
 WHERE c.id = $1
 RETURNING {_CLASS}
 """
@@ -29,10 +35,10 @@ RETURNING account_id
 """
 
 # One participant's standing with the lobby of their class.
-STANDING = """
+STANDING = f"""
 SELECT p.role, p.permissions, p.admitted_at IS NOT NULL AS admitted,
        p.denied_at IS NOT NULL AS denied, p.waiting_since IS NOT NULL AS waiting,
-       c.lobby_state, extract(epoch FROM c.lobby_timer)::bigint AS lobby_timer, c.lobby_message
+       c.lobby_state, {LOBBY_TIMER}, c.lobby_message
 FROM participants p JOIN classes c ON c.id = p.class_id
 WHERE p.id = $1 AND p.class_id = $2 AND p.canceled_at IS NULL
 """
@@ -72,11 +78,12 @@ UPDATE classes SET lobby_message = $2, updated_at = now() WHERE id = $1 RETURNIN
 """
 
 # Lobbies whose timer has passed open now (a batch, skipping those another process holds).
-OPEN_DUE = """
-UPDATE classes c SET lobby_state = 0, lobby_timer = NULL, updated_at = now()
+OPEN_DUE = f"""
+UPDATE classes c SET lobby_state = 0, lobby_timer = NULL, lobby_opens_before = NULL,
+                     updated_at = now()
 WHERE c.id IN (
-    SELECT id FROM classes
-    WHERE lobby_state = 1 AND lobby_timer IS NOT NULL AND lobby_timer <= now()
-    ORDER BY lobby_timer LIMIT 100 FOR UPDATE SKIP LOCKED)
+    SELECT c.id FROM classes c
+    WHERE c.lobby_state = 1 AND {OPENS_AT} <= now()
+    LIMIT 100 FOR UPDATE SKIP LOCKED)
 RETURNING c.id, c.audience, c.event_room_id
 """

@@ -70,9 +70,12 @@ async def set_lobby(
     if state == 1 and timer is not None and timer <= time.time():
         state, timer = 0, None  # its time has come already
     message = request.message if request.message is not None else row["lobby_message"]
+    # Bound to the schedule, the minutes are kept (the opening follows the start); else the timer.
+    before = request.opens_before if state == 1 and row["starts_at"] is not None else None
+    fixed = None if before is not None else timer
     held: list[str] = []
     async with db.transaction() as conn:
-        row = await conn.fetchrow(queries.SET, class_id, state, timer, message)
+        row = await conn.fetchrow(queries.SET, class_id, state, fixed, message, before)
         if state == 1:
             held = [r["account_id"] for r in await conn.fetch(queries.HOLD_BACK, class_id)]
     await _tell(db, hub, principal.audience, row, "lobby",
