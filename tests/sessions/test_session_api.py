@@ -223,6 +223,8 @@ async def test_list_paging_filters_and_order(api: SwaggerClient) -> None:
     assert page["more"] is False and page["page_count"] == 2
     page = (await api.call("GET", "/sessions", page_size=2)).json()
     assert page["more"] is True
+    page = (await api.call("GET", "/sessions", page_size=2, page=9)).json()
+    assert page["content"] == [] and page["page_count"] == 2 and page["more"] is False
     page = (await api.call("GET", "/sessions", order="reverse")).json()
     assert [s["session_name"] for s in page["content"]] == ["s3", "s2", "s1", "s0"]
     page = (await api.call("GET", "/sessions", include_canceled="true")).json()

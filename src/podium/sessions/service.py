@@ -184,12 +184,15 @@ async def list_sessions(
     sql = queries.LIST.format(
         order=queries.ORDER_BY[(start is not None or end is not None, ORDERS[order])]
     )
-    rows = await db.fetch(
-        sql, principal.audience, window[0], window[1],
-        parse_flag(query.get("include_canceled"), "include_canceled"), query.get("state"),
-        deleted, size, page * size,
-    )  # fmt: skip
-    total = rows[0]["total"] if rows else 0
+    filters = (principal.audience, window[0], window[1],
+               parse_flag(query.get("include_canceled"), "include_canceled"), query.get("state"),
+               deleted)  # fmt: skip
+    rows = await db.fetch(sql, *filters, size, page * size)
+    if not rows and page > 0:  # past the end: the total still comes from the first page
+        rows_first = await db.fetch(sql, *filters, 1, 0)
+        total = rows_first[0]["total"] if rows_first else 0
+    else:
+        total = rows[0]["total"] if rows else 0
     people = await _people(db, [r["id"] for r in rows], deleted, links)
     return SessionPage(
         content=[_session(r, people[r["id"]]) for r in rows], more=(page + 1) * size < total,
