@@ -20,6 +20,7 @@ from podium.conference.service import choose_backend
 from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome, run_once
+from podium.lobby.models import opens_at
 from podium.lobby.schemas import Lobby
 from podium.sip.schemas import Sip
 
@@ -84,7 +85,7 @@ def _read_from_row(row: asyncpg.Record, now: float, options: ReadOptions) -> Cla
         position=row["saved_position"] if status is Status.TRANSCODED else None,
         turn_host=pick_turn_host(row["kind"], row["scope"], options.turn_hosts),
         timed_out=row["timed_out"],
-        lobby=Lobby(row["lobby_state"], row["lobby_timer"], row["lobby_message"]),
+        lobby=Lobby(row["lobby_state"], opens_at(row), row["lobby_message"]),
         sip=Sip(row["sip_state"], row["sip_dialin_id"], options.dialin_number)
         if row["sip_state"]
         else None,

@@ -9,7 +9,7 @@ from typing import Any
 from podium.auth.models import Principal
 from podium.errors import PreconditionFailed
 from podium.lobby import queries
-from podium.lobby.models import Gate, is_blocked
+from podium.lobby.models import Gate, is_blocked, opens_at
 from podium.lobby.schemas import Standing
 
 
@@ -22,7 +22,7 @@ async def standing(db: Any, principal: Principal, class_id: uuid.UUID) -> Standi
     if row is None:
         return None
     blocked = is_blocked(row["lobby_state"], row["role"], row["permissions"], row["admitted"])
-    return Standing(state=row["lobby_state"], timer=row["lobby_timer"],
+    return Standing(state=row["lobby_state"], timer=opens_at(row),
                     message=row["lobby_message"], blocked=blocked, waiting=row["waiting"],
                     denied=row["denied"])  # fmt: skip
 

@@ -58,6 +58,16 @@ def parse_lobby(body: Any) -> LobbyRequest:
     return LobbyRequest(state, timer if timer is not None and timer > 0 else None, message, before)
 
 
+def opens_at(row: Any) -> int | None:
+    """When a stored lobby opens by itself (see lobby/queries.py OPENS_AT, the opener's twin):
+    its minutes before the start, or its timer. `row` has starts_at, lobby_opens_before and
+    lobby_timer."""
+    if row["lobby_opens_before"] is not None and row["starts_at"] is not None:
+        return int(row["starts_at"]) - int(row["lobby_opens_before"]) * 60
+    timer = row["lobby_timer"]
+    return None if timer is None else int(timer)
+
+
 def opening_time(request: LobbyRequest, starts_at: int | None) -> int | None:
     """When the lobby opens by itself: the timer, or the class's start minus the early-entry
     window (a lobby bound to the schedule)."""

@@ -20,7 +20,7 @@ from podium.db import Database
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.lobby import queries
 from podium.lobby.checks import standing
-from podium.lobby.models import opening_time, parse_lobby
+from podium.lobby.models import opening_time, opens_at, parse_lobby
 from podium.lobby.schemas import Admission, Admitted, Denial, Lobby, Standing, Waiting
 from podium.notifications.service import notify
 from podium.rooms.live import Hub, announce
@@ -141,7 +141,7 @@ async def set_message(
     authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
     await db.execute(queries.SET_MESSAGE, class_id, message)
     await _tell(db, hub, principal.audience, row, "lobby.message", {"message": message})
-    return Lobby(row["lobby_state"], row["lobby_timer"], message)
+    return Lobby(row["lobby_state"], opens_at(row), message)
 
 
 async def open_due(db: Database, hub: Hub) -> int:
