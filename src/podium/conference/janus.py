@@ -130,9 +130,6 @@ class JanusClient:
             if exc.code != NO_SUCH_ROOM:
                 raise
 
-    async def exists(self, room: str) -> bool:
-        return bool((await self.videoroom({"request": "exists", "room": room})).get("exists"))
-
     async def rooms(self) -> dict[str, int]:
         """Every room on the server, with how many participants are in it."""
         listed = await self.videoroom({"request": "list", "admin_key": self.room_key})

@@ -11,7 +11,7 @@ GROUP BY janus_server
 
 # What should be on the Janus servers: open rooms, and rooms closed lately (to destroy there).
 JANUS_ROOMS = """
-SELECT r.id, r.janus_server, r.janus_secret, r.reserve, c.kind, c.id AS class_id, c.host,
+SELECT r.id, r.janus_server, r.janus_secret, r.reserve, c.kind, c.host,
        coalesce(c.title, c.scope) AS description, r.host_seen_at,
        r.closed_at IS NULL OR r.closed_at > now() AS open
 FROM conference_rooms r JOIN classes c ON c.id = r.class_id

@@ -9,7 +9,7 @@ from typing import Any
 from podium.errors import BadRequest
 from podium.participants.models import effective_permissions, is_managing
 
-CLOSED_STATES = (0, 1)  # 0: no lobby; 1: lobby for everyone who does not bypass it
+LOBBY_STATES = (0, 1)  # 0: no lobby; 1: lobby for everyone who does not bypass it
 
 
 def is_blocked(lobby_state: int, role: str, overrides: dict[str, bool], admitted: bool) -> bool:
@@ -37,7 +37,7 @@ def parse_lobby(body: Any) -> LobbyRequest:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object {state, timer?}", field="body")
     state = body.get("state")
-    if isinstance(state, bool) or not isinstance(state, int) or state not in CLOSED_STATES:
+    if isinstance(state, bool) or not isinstance(state, int) or state not in LOBBY_STATES:
         raise BadRequest("`state` must be 0 (no lobby) or 1 (lobby)", field="state",
                          code="invalid_state")  # fmt: skip
     timer = body.get("timer")

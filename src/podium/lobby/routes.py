@@ -8,7 +8,7 @@ from litestar import Controller, Request, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from podium.classes.paths import class_answer, every_kind, kind_in
+from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
 from podium.dependencies import Caller, database, live_hub
 from podium.ids import parse_id
@@ -25,10 +25,7 @@ async def set_lobby(
     """Body `{state: 0|1, timer?: unix seconds|null, message?, opens_before_minutes?}`; bad
     values answer 400 as in spec 003. Answers the class."""
     cid = parse_id(class_id, "class_id")
-    try:
-        body = await request.json()
-    except Exception:  # judged after who may ask (spec 003's order): a bad body is no state
-        body = None
+    body = await body_or_none(request)
     actual = await service.set_lobby(database(state), live_hub(state), state.pool, principal,
                                       cid, kind_in(request), body)  # fmt: skip
     return await class_answer(state, principal, actual, cid)

@@ -17,9 +17,7 @@ RETURNING {_COLUMNS}
 
 # The class a participant is added to: exists, and whether it has closed.
 CLASS_STATE = """
-SELECT c.id, c.kind, c.ends_at IS NOT NULL AND c.ends_at <= now() AS closed, c.sip_state,
-       c.canceled_at IS NOT NULL AS canceled,
-       c.starts_at IS NOT NULL AND c.starts_at <= now() AS started
+SELECT c.id, c.kind, c.ends_at IS NOT NULL AND c.ends_at <= now() AS closed, c.sip_state
 FROM classes c WHERE c.id = $1 AND c.audience = $2
 """
 

@@ -8,7 +8,7 @@ from litestar import Request, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from podium.classes.paths import class_answer, every_kind, kind_in
+from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
 from podium.dependencies import Caller, database, rate_limit
 from podium.ids import parse_id
@@ -22,14 +22,11 @@ from podium.validation import Body, strict
 async def set_sip(
     class_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, state: State
 ) -> ClassRead:
-    try:
-        body = await request.json()
-    except Exception:  # the state is judged last (spec 003's order); a bad body is no state
-        body = None
     cid = parse_id(class_id, "class_id")
     s = state.settings
     configured = bool(s.sip_dialin_number and s.sip_secret)
-    actual = await service.set_sip(database(state), principal, cid, kind_in(request), body,
+    actual = await service.set_sip(database(state), principal, cid, kind_in(request),
+                                   await body_or_none(request),
                                    configured)  # fmt: skip
     return await class_answer(state, principal, actual, cid)
 
