@@ -3,7 +3,7 @@
 
     ./dev bench provision [--classes 300] [--concurrency 8]
 
-Starts a private PostgreSQL, a private Janus (podium.conference.local) and one Podium process
+Starts a private PostgreSQL, a private Janus (tests.janus) and one Podium process
 (pinned to core 0) with that Janus as its pool, then: (1) creates rooms straight on Janus through
 its admin API, (2) creates minigroups through Podium's API (placement, the Janus room, the class
 and both rooms in PostgreSQL); each first one at a time (latency p50/p99), then `concurrency` at
@@ -29,8 +29,8 @@ from bench.http import OTHER_CPU, TENANT, bench_database, pin, start
 from podium.auth import tokens
 from podium.auth.service import tenant_from_config
 from podium.conference.janus import JanusClient
-from podium.conference.local import JanusServer
 from podium.embedded import free_port
+from tests.janus import JanusServer
 
 
 async def timed(

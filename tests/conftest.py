@@ -27,10 +27,10 @@ from podium.app import create_app
 from podium.auth import tokens
 from podium.auth.models import Tenant
 from podium.auth.service import generate_key, tenant_from_config
-from podium.conference.local import JanusServer  # noqa: F401 (tests import it from here)
 from podium.config import Settings, TenantConfig
 from podium.db import migrate
 from podium.embedded import EmbeddedPostgres
+from tests.janus import JanusServer  # noqa: F401 (tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -17,23 +18,26 @@ from litestar.openapi.spec import Components, SecurityScheme
 from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
+from podium.classes import lifecycle
 from podium.classes.routes import MinigroupRoutes, WebinarRoutes
 from podium.clients.routes import token
-from podium.conference.models import RoomLimits
-from podium.conference.pool import MediaPool
+from podium.conference.backends import Media
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.config import Settings
 from podium.db import Database
-from podium.dependencies import PROVIDERS, database
+from podium.dependencies import PROVIDERS
 from podium.errors import ServiceUnavailable, problem_response
-from podium.jobs import JobRunner
+from podium.jobs import JobRegistry, JobRunner
+from podium.lobby import service as lobby
 from podium.lobby.routes import LobbyQueueRoutes, set_lobby
+from podium.notifications import service as notifications
 from podium.notifications.routes import NotificationRoutes
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
 from podium.ratelimit import RateLimiter
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
+from podium.runtime import Podium, runtime
 from podium.sessions.routes import SessionRoutes
 from podium.sip.routes import set_sip, verify
 
@@ -52,21 +56,27 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[dict[str, An
 
 @get("/readyz", summary="The database is reachable", tags=["health"])
 async def readyz(state: State) -> dict[str, str]:
-    if not await database(state).ping():
+    if not await runtime(state).db.ping():
         raise ServiceUnavailable("the database is not reachable", code="database_unavailable")
     return {"status": "ready"}
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
     db = Database(database_url, size=settings.db_pool_size)
-    tenants = TenantDirectory(db)
-    pool = MediaPool(settings.janus_urls)
     hub = Hub(db, broker_for(settings.broker_url))
-    jobs = JobRunner(
-        db, pool, poll_seconds=settings.jobs_poll_seconds,
-        retry_base=settings.webhook_retry_base_seconds,
-        media_check_seconds=settings.janus_check_seconds,
-        limits=RoomLimits(settings.host_timeout_seconds, settings.max_stream_seconds), hub=hub,
+    media = Media.from_settings(settings)
+    webhooks = httpx.AsyncClient(follow_redirects=False)
+    # Each capability registers what it runs in the background; the runner knows none of them.
+    registry = JobRegistry()
+    notifications.register_jobs(registry, db, webhooks, settings.webhook_retry_base_seconds)
+    lifecycle.register_jobs(registry, db, settings)
+    lobby.register_jobs(registry, db, hub, settings.jobs_poll_seconds)
+    media.register_jobs(registry, db, settings.janus_check_seconds)
+    podium = Podium(
+        settings=settings, db=db, tenants=TenantDirectory(db), hub=hub, media=media,
+        limiter=RateLimiter(settings.open_route_per_second, settings.open_route_burst),
+        jobs=JobRunner(db, registry, poll_seconds=settings.jobs_poll_seconds,
+                       slots=settings.jobs_slots),
     )  # fmt: skip
 
     @asynccontextmanager
@@ -74,9 +84,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await db.connect()
         try:
             await sync_configured(db, settings.tenants)
-            await tenants.reload()
+            await podium.tenants.reload()
             await hub.start()
-            await jobs.start()
+            await podium.jobs.start()
             # Everything built at start-up (routes, schemas, the OpenAPI document) lives as long
             # as the process: keep it out of the cyclic collector's full passes, which otherwise
             # walk it all and stall every request in flight.
@@ -84,9 +94,10 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             gc.freeze()
             yield
         finally:
-            await jobs.stop()
+            await podium.jobs.stop()
             await hub.stop()
-            await pool.close()
+            await media.close()
+            await webhooks.aclose()
             await db.close()
 
     openapi = OpenAPIConfig(
@@ -136,10 +147,5 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    app.state.db = db
-    app.state.tenants = tenants
-    app.state.hub = hub
-    app.state.pool = pool
-    app.state.settings = settings
-    app.state.limiter = RateLimiter(settings.open_route_per_second, settings.open_route_burst)
+    app.state.podium = podium
     return app

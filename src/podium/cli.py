@@ -195,18 +195,18 @@ def janus() -> None:
 @janus.command("status")
 def janus_status() -> None:
     """Each Janus server's health, load and rooms."""
-    from podium.conference.pool import MediaPool
+    from podium.conference.janus_backend import JanusBackend
 
     settings = _settings()
     if not settings.janus_urls:
         raise click.ClickException("no Janus server is configured (PODIUM_JANUS_URLS)")
 
     async def report(db: Database) -> list[dict[str, Any]]:
-        pool = MediaPool(settings.janus_urls)
+        janus = JanusBackend(settings.janus_urls)
         try:
-            return await pool.status(db)
+            return await janus.status(db)
         finally:
-            await pool.close()
+            await janus.close()
 
     with database(settings) as url:
         for entry in _with_db(url, report):
@@ -293,7 +293,7 @@ def tenant_show(audience: str) -> None:
 @click.option("--remove", is_flag=True, help="Stop sending webhooks to this tenant.")
 def tenant_webhook(audience: str, url: str | None, secret: str | None, remove: bool) -> None:
     """Set (or --remove) the URL notifications are POSTed to, signed with HMAC-SHA256."""
-    from podium.notifications.service import set_webhook
+    from podium.auth.service import set_webhook
 
     if not remove and not url:
         raise click.UsageError("give a URL, or --remove")

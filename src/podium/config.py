@@ -68,10 +68,13 @@ class Settings(BaseSettings):
     janus_check_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Live fan-out between processes: memory:// (one process) or redis://host:port/db.
     broker_url: str = "memory://"
-    # Durable jobs (webhooks): how often an idle process looks for due work, and the first
-    # retry delay (doubling up to an hour).
+    # Durable jobs (webhooks) and periodic tasks (classes that end, lobbies that open): how
+    # often an idle process looks for due work, and the first webhook retry delay (doubling up
+    # to an hour).
     jobs_poll_seconds: float = Field(default=1.0, gt=0, le=60)
     webhook_retry_base_seconds: float = Field(default=2.0, gt=0, le=3600)
+    # How many jobs one process runs at once (each kind may allow fewer, across processes).
+    jobs_slots: int = Field(default=8, ge=1, le=1000)
     # WebSocket heartbeat: a ping this often; a peer that does not answer within as long is
     # closed (dead networks, sleeping laptops).
     ws_ping_seconds: float = Field(default=20.0, gt=0, le=600)

@@ -1,27 +1,43 @@
-"""The database: asyncpg pool, transactions (the only place that commits), migrations.
+"""The database: asyncpg connections, the unit of work (the only place that commits), migrations.
 
-Two ways in, chosen per use case:
-- `db.fetchrow(...)` (and fetch, fetchval, execute) for a single statement: PostgreSQL runs it
-  atomically on its own, so a read or a one-statement write needs no BEGIN/COMMIT round trips;
-- `async with db.transaction() as conn:` for several statements that must commit together.
+Two ways in:
+- `db.fetchrow(...)` (and fetch, fetchval, execute): one statement on its own. PostgreSQL runs a
+  lone statement atomically, so a read needs no BEGIN/COMMIT round trips.
+- `async with db.unit() as tx:` one use case: every statement through `tx` commits together or
+  not at all. The route edge (or the job) opens it; services take `tx` and never commit.
+  `tx.after_commit(fn)` collects what leaves the database (broker publish, Janus hang-ups,
+  wake-ups): it runs only once the commit succeeded. `tx.on_rollback(fn)` collects
+  compensations for outside effects made before the data that needed them was stored (a Janus
+  room made for a class that is then refused).
 
-Connections come from `pool.ConnectionPool` (first come, first served; see why there).
+A unit takes a connection and begins its transaction at its first statement, not before: a use
+case calls slow outside systems (Janus) first, holding nothing, and `tx.require_idle(...)` says
+so in code. Connections come from `dbpool.ConnectionPool` (first come, first served; see why
+there).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 import msgspec
 
-from podium.pool import ConnectionPool
+from podium.dbpool import ConnectionPool
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# A result row (asyncpg ships no types: a Record reads like a mapping of column to value).
+Row: TypeAlias = asyncpg.Record
+# Something a unit runs after its commit, or after its rollback.
+Effect = Callable[[], Awaitable[object]]
 
 _json_encode = msgspec.json.Encoder().encode
 _json_decode = msgspec.json.Decoder().decode
@@ -46,6 +62,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec(
         "json", encoder=_json_encode, decoder=_json_decode, schema="pg_catalog", format="binary"
     )
+
+
+class Executor(Protocol):
+    """Where statements run: the database (each on its own) or a unit (all together)."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Row]: ...
+    async def fetchrow(self, query: str, *args: Any) -> Row | None: ...
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def execute(self, query: str, *args: Any) -> str: ...
 
 
 class Database:
@@ -89,16 +114,23 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        """One transaction: committed when the block ends, rolled back when it raises."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+    async def unit(self) -> AsyncIterator[Unit]:
+        """One use case's transaction: committed when the block ends (then its after-commit
+        effects run), rolled back when it raises (then its compensations run)."""
+        tx = Unit(self)
+        try:
+            yield tx
+            await tx._commit()
+        except BaseException as exc:
+            await tx._abandon(cancelled=isinstance(exc, asyncio.CancelledError))
+            raise
+        await tx._after_commit()
 
-    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+    async def fetch(self, query: str, *args: Any) -> list[Row]:
         async with self.pool.connection() as conn:
             return await conn.fetch(query, *args)  # type: ignore[no-any-return]
 
-    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+    async def fetchrow(self, query: str, *args: Any) -> Row | None:
         async with self.pool.connection() as conn:
             return await conn.fetchrow(query, *args)
 
@@ -115,6 +147,121 @@ class Database:
             return bool(await asyncio.wait_for(self.fetchval("SELECT 1"), 2))
         except (OSError, asyncpg.PostgresError, TimeoutError, RuntimeError):
             return False
+
+
+class Unit:
+    """A use case's transaction and the effects that wait for its outcome (see the module)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db  # for reads outside the unit, before it begins (see `require_idle`)
+        self._conn: asyncpg.Connection | None = None
+        self._top: Any = None  # asyncpg's transaction object
+        self._alone = False  # its one statement ran on its own (see `sole`)
+        self._after: list[Effect] = []
+        self._undo: list[Effect] = []
+
+    @property
+    def active(self) -> bool:
+        """The unit holds a connection inside its transaction."""
+        return self._conn is not None
+
+    def after_commit(self, effect: Effect) -> None:
+        self._after.append(effect)
+
+    def on_rollback(self, compensation: Effect) -> None:
+        if self._alone:
+            raise RuntimeError("this unit's one statement has committed; nothing can undo it")
+        self._undo.append(compensation)
+
+    def require_idle(self, doing: str) -> None:
+        """Refuse to `doing` (a call to a slow outside system) while the unit holds a pooled
+        connection and whatever locks its statements took."""
+        if self._conn is not None:
+            raise RuntimeError(f"cannot {doing} inside a database transaction")
+
+    async def _begin(self) -> asyncpg.Connection:
+        if self._alone:
+            raise RuntimeError("this unit ran its one statement on its own; it takes no more")
+        if self._conn is None:
+            conn = await self.db.pool.acquire()
+            top = conn.transaction()
+            try:
+                await top.start()
+            except BaseException:
+                self.db.pool.release(conn, broken=True)
+                raise
+            self._conn, self._top = conn, top
+        return self._conn
+
+    async def fetch(self, query: str, *args: Any) -> list[Row]:
+        return await (await self._begin()).fetch(query, *args)  # type: ignore[no-any-return]
+
+    async def fetchrow(self, query: str, *args: Any) -> Row | None:
+        return await (await self._begin()).fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await (await self._begin()).fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return await (await self._begin()).execute(query, *args)  # type: ignore[no-any-return]
+
+    async def sole(self, query: str, *args: Any) -> Row | None:
+        """The unit's whole work in one statement. PostgreSQL commits a lone statement on its
+        own, so when nothing ran before it and nothing needs undoing, it runs without
+        BEGIN/COMMIT (two round trips that cost a hot write a third of its time); the unit then
+        takes no more statements. Otherwise it runs inside the transaction like any other."""
+        if self._conn is not None or self._undo:
+            return await self.fetchrow(query, *args)
+        if self._alone:
+            raise RuntimeError("this unit ran its one statement on its own; it takes no more")
+        self._alone = True
+        return await self.db.fetchrow(query, *args)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Statements inside are undone alone when the block raises; the unit goes on."""
+        async with (await self._begin()).transaction():
+            yield
+
+    async def _commit(self) -> None:
+        if self._conn is None:
+            return
+        await self._top.commit()
+        self._release(broken=False)
+
+    def _release(self, broken: bool) -> None:
+        conn, self._conn, self._top = self._conn, None, None
+        if conn is not None:
+            self.db.pool.release(conn, broken=broken)
+
+    async def _abandon(self, cancelled: bool) -> None:
+        if self._conn is not None:
+            if cancelled:  # interrupted mid-query: its state is unknown; the server rolls back
+                self._release(broken=True)
+            else:
+                try:
+                    await self._top.rollback()
+                    self._release(broken=False)
+                except Exception:
+                    self._release(broken=True)
+        for compensation in reversed(self._undo):
+            try:
+                await compensation()
+            except Exception as exc:  # each one on its own; the original error is what counts
+                log.warning("compensation after a rollback failed: %r", exc)
+
+    async def _after_commit(self) -> None:
+        """Run every effect, in order; one that fails does not stop the others, and the first
+        failure is raised once all ran (the change is committed: the caller decides)."""
+        first: BaseException | None = None
+        for effect in self._after:
+            try:
+                await effect()
+            except Exception as exc:
+                log.warning("an effect after commit failed: %r", exc)
+                first = first or exc
+        if first is not None:
+            raise first
 
 
 def migrate(url: str, revision: str = "head") -> None:

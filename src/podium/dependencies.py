@@ -1,4 +1,5 @@
-"""What route handlers receive: the caller (injected) and the database (from the app's state).
+"""What route handlers receive: the caller (injected); the application object comes from the
+app's state (`runtime.runtime`).
 
 The caller is the only injected dependency on purpose: with two or more, Litestar resolves them
 in an anyio task group per request, which measured as a sizeable share of a simple read.
@@ -13,30 +14,18 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from podium.auth.models import Principal
-from podium.auth.service import TenantDirectory, bearer_token
-from podium.db import Database
-from podium.rooms.live import Hub
+from podium.auth.service import bearer_token
+from podium.runtime import runtime
 
 # Annotated name for handler parameters.
 Caller = NamedDependency[Principal]
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
-    tenants: TenantDirectory = request.app.state.tenants
     token = bearer_token(
         request.headers.get("authorization"), request.query_params.get("access_token")
     )
-    return await tenants.authenticate(token)
-
-
-def database(state: State) -> Database:
-    db: Database = state.db
-    return db
-
-
-def live_hub(state: State) -> Hub:
-    hub: Hub = state.hub
-    return hub
+    return await runtime(request.app.state).tenants.authenticate(token)
 
 
 PROVIDERS = {"principal": Provide(provide_principal)}
@@ -45,4 +34,4 @@ PROVIDERS = {"principal": Provide(provide_principal)}
 def rate_limit(state: State, request: Request[Any, Any, Any], route: str) -> None:
     """429 when this address called `route` too often (routes callable without a token)."""
     client = request.client.host if request.client else "unknown"
-    state.limiter.check(route, client)
+    runtime(state).limiter.check(route, client)

@@ -1,11 +1,21 @@
-"""Durable jobs in the database, run by every Podium process.
+"""Durable jobs and periodic tasks, run by every Podium process. Knows no capability: each one
+registers what it runs in a `JobRegistry` (`kind(...)`, `every(...)`) when the app is built.
 
-A job is claimed with `FOR UPDATE SKIP LOCKED` and leased for a while, then run outside any
-transaction (a webhook may take seconds); success marks it done, failure schedules it again with
-exponential backoff, and after MAX_ATTEMPTS it is marked failed and kept for inspection. A
-process that dies mid-job leaves a lease that ends: the job runs again (at least once). The same
-loop announces classes whose end has passed, opens lobbies whose timer has come, and keeps
-the Janus servers in line.
+- `enqueue(tx, kind, payload, run_at=…)` writes the job in the caller's unit: it exists exactly
+  when the change that asked for it committed.
+- A runner claims due jobs (`FOR UPDATE SKIP LOCKED`) and leases each for its kind's
+  `lease_seconds`; while the handler runs, a heartbeat renews the lease every third of it, so a
+  job is never started twice while its worker lives. A worker that dies stops renewing: once
+  the lease lapses another process takes the job over (at least once: handlers are written to
+  be run again). A lease is a token per claim, so a worker that lost its lease (paused past
+  it) can neither renew nor finish what another now owns.
+- A kind's `concurrency` holds across processes: its claim runs under the kind's advisory lock
+  and counts the kind's live leases. Each process also runs at most `slots` jobs at once.
+- A failure is retried after `retry_base · 2^(attempts-1)` seconds (at most `retry_max`); after
+  `max_attempts` the job is marked failed and kept for inspection.
+- A periodic task runs in every process every `every_seconds`, never twice at once in one
+  process; tasks are written so that two processes running them together is safe (they claim
+  rows with SKIP LOCKED). A failure is logged; the next run comes as usual.
 """
 
 from __future__ import annotations
@@ -13,125 +23,281 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
+import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from podium.conference.models import DEFAULT_LIMITS, RoomLimits
-from podium.conference.pool import MediaPool
-from podium.db import Database
-from podium.lobby import service as lobby
-from podium.notifications import service as notifications
-from podium.rooms.live import Hub
+from podium.db import Database, Executor, Row
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 15
-LEASE_SECONDS = 60
-BATCH = 20
-MAX_BACKOFF_SECONDS = 3600.0
 
-CLAIM = f"""
-UPDATE jobs SET leased_until = now() + interval '{LEASE_SECONDS} seconds',
-                attempts = attempts + 1
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int  # this one included
+
+
+Handler = Callable[[Job], Awaitable[object]]
+
+
+class Lost:
+    """A job whose lease another process took over: this one neither finishes nor retries it."""
+
+
+LOST = Lost()
+
+
+@dataclass(frozen=True, slots=True)
+class JobKind:
+    name: str
+    handler: Handler
+    lease_seconds: float = 60.0
+    concurrency: int | None = None  # at most this many running at once, across processes
+    max_attempts: int = 15
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 3600.0
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next try: base, 2·base, 4·base … at most retry_max."""
+        return float(
+            min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), self.retry_max_seconds)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Periodic:
+    name: str
+    every_seconds: float
+    run: Callable[[], Awaitable[object]]
+
+
+class JobRegistry:
+    """What this process runs: job kinds by name, and periodic tasks."""
+
+    def __init__(self) -> None:
+        self.kinds: dict[str, JobKind] = {}
+        self.periodic: dict[str, Periodic] = {}
+
+    def kind(self, kind: JobKind) -> None:
+        if kind.name in self.kinds:
+            raise ValueError(f"job kind {kind.name!r} is registered twice")
+        self.kinds[kind.name] = kind
+
+    def every(self, name: str, seconds: float, run: Callable[[], Awaitable[object]]) -> None:
+        if name in self.periodic:
+            raise ValueError(f"periodic task {name!r} is registered twice")
+        self.periodic[name] = Periodic(name, seconds, run)
+
+
+ENQUEUE = """
+INSERT INTO jobs (kind, payload, run_at) VALUES ($1, $2, coalesce(to_timestamp($3), now()))
+RETURNING id
+"""
+
+# Due jobs of the kinds in $1, at most $3 of them, leased for $2 seconds, each with its own token.
+CLAIM = """
+UPDATE jobs SET leased_until = now() + make_interval(secs => $2),
+                lease_token = gen_random_uuid(), attempts = attempts + 1
 WHERE id IN (
     SELECT id FROM jobs
-    WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= now()
+    WHERE kind = ANY($1::text[]) AND done_at IS NULL AND failed_at IS NULL AND run_at <= now()
       AND (leased_until IS NULL OR leased_until < now())
-    ORDER BY run_at LIMIT {BATCH} FOR UPDATE SKIP LOCKED)
-RETURNING id, kind, payload, attempts
+    ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+RETURNING id, kind, payload, attempts, lease_token
 """
 
-DONE = "UPDATE jobs SET done_at = now(), leased_until = NULL, last_error = NULL WHERE id = $1"
+LOCK_KIND = "SELECT pg_advisory_xact_lock(hashtext('podium:jobs:' || $1))"
+
+RUNNING = """
+SELECT count(*) FROM jobs
+WHERE kind = $1 AND done_at IS NULL AND failed_at IS NULL AND leased_until >= now()
+"""
+
+RENEW = """
+UPDATE jobs SET leased_until = now() + make_interval(secs => $3)
+WHERE id = $1 AND lease_token = $2 AND done_at IS NULL RETURNING id
+"""
+
+DONE = """
+UPDATE jobs SET done_at = now(), leased_until = NULL, last_error = NULL
+WHERE id = $1 AND lease_token = $2
+"""
 
 RETRY = """
-UPDATE jobs SET run_at = now() + make_interval(secs => $2), leased_until = NULL,
-                last_error = $3, failed_at = CASE WHEN attempts >= $4 THEN now() END
-WHERE id = $1
+UPDATE jobs SET run_at = now() + make_interval(secs => $3), leased_until = NULL,
+                last_error = $4, failed_at = CASE WHEN attempts >= $5 THEN now() END
+WHERE id = $1 AND lease_token = $2
 """
 
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
+# A job handed back unfinished (the process is stopping) is due again at once, the try not
+# counted.
+HAND_BACK = """
+UPDATE jobs SET leased_until = NULL, attempts = greatest(attempts - 1, 0)
+WHERE id = $1 AND lease_token = $2 AND done_at IS NULL
+"""
+
+# Finished jobs are kept a week for inspection, then removed.
+PRUNE = "DELETE FROM jobs WHERE done_at < now() - interval '7 days'"
 
 
-def backoff(attempts: int, base: float) -> float:
-    """Seconds before the next try: base, 2·base, 4·base … at most an hour."""
-    return float(min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS))
+async def enqueue(
+    tx: Executor, kind: str, payload: dict[str, Any], *, run_at: float | None = None
+) -> int:
+    """A job to run once the caller's unit commits (at `run_at`, unix seconds, if later)."""
+    job_id: int = await tx.fetchval(ENQUEUE, kind, payload, run_at)
+    return job_id
 
 
 class JobRunner:
     def __init__(
-        self, db: Database, pool: MediaPool | None = None, *, poll_seconds: float = 1.0,
-        retry_base: float = 2.0, media_check_seconds: float = 10.0,
-        limits: RoomLimits = DEFAULT_LIMITS, hub: Hub | None = None,
-    ):  # fmt: skip
+        self, db: Database, registry: JobRegistry, *, poll_seconds: float = 1.0, slots: int = 8
+    ) -> None:
         self.db = db
-        self.hub = hub
-        self.pool = pool
-        self.media_check_seconds = media_check_seconds
-        self.limits = limits
-        self._media_checked = float("-inf")
+        self.registry = registry
         self.poll_seconds = poll_seconds
-        self.retry_base = retry_base
-        self._client = httpx.AsyncClient(follow_redirects=False)
-        self._handlers: dict[str, Handler] = {
-            "webhook": lambda payload: notifications.deliver_webhook(
-                self.db, self._client, payload
-            ),
-        }
-        self._task: asyncio.Task[None] | None = None
+        self.slots = slots
+        self._running: dict[int, tuple[asyncio.Task[None], uuid.UUID]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        if "jobs.prune" not in registry.periodic:
+            registry.every("jobs.prune", 3600.0, self._prune)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop())
+        self._tasks = [asyncio.create_task(self._loop(), name="jobs")]
+        self._tasks += [
+            asyncio.create_task(self._every(p), name=f"periodic {p.name}")
+            for p in self.registry.periodic.values()
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop claiming and running; jobs in flight are handed back for another process."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self._client.aclose()
+                await task
+        running = list(self._running.items())
+        for _, (task, _) in running:
+            task.cancel()
+        for job_id, (task, token) in running:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            with contextlib.suppress(Exception):
+                await self.db.execute(HAND_BACK, job_id, token)
+        self._running.clear()
+
+    async def _every(self, task: Periodic) -> None:
+        while True:
+            try:
+                await task.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database or Janus may be away: next time
+                log.warning("periodic %s: %s", task.name, exc)
+            await asyncio.sleep(task.every_seconds)
 
     async def _loop(self) -> None:
         while True:
             try:
-                await notifications.announce_stops(self.db)
-                if self.hub is not None:
-                    await lobby.open_due(self.db, self.hub)
-                await self._check_media()
-                if not await self.run_due():
-                    await asyncio.sleep(self.poll_seconds)
+                claimed = await self.run_due()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the database may be away; try again shortly
                 log.warning("job loop: %s", exc)
-                await asyncio.sleep(self.poll_seconds)
-
-    async def _check_media(self) -> None:
-        """Every so often, bring the Janus servers in line with the database."""
-        if self.pool is None or not self.pool.configured:
-            return
-        if time.monotonic() - self._media_checked < self.media_check_seconds:
-            return
-        self._media_checked = time.monotonic()
-        await self.pool.reconcile(self.db, self.limits)
+                claimed = 0
+            if not claimed:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def run_due(self) -> int:
-        """Claim and run the jobs that are due; answers how many ran."""
-        jobs = await self.db.fetch(CLAIM)
-        await asyncio.gather(*(self._run(job) for job in jobs))
-        return len(jobs)
+        """Claim the jobs that are due (as many as there are free slots) and start them;
+        answers how many started."""
+        started = 0
+        free = self.slots - len(self._running)
+        unlimited = [k.name for k in self.registry.kinds.values() if k.concurrency is None]
+        if free > 0 and unlimited:
+            # One lease for the batch: the longest any of these kinds asks for.
+            lease = max(self.registry.kinds[k].lease_seconds for k in unlimited)
+            rows = await self.db.fetch(CLAIM, unlimited, lease, free)
+            started += self._start_all(rows)
+        for kind in self.registry.kinds.values():
+            free = self.slots - len(self._running)
+            if kind.concurrency is None or free <= 0:
+                continue
+            async with self.db.unit() as tx:
+                await tx.execute(LOCK_KIND, kind.name)
+                running = int(await tx.fetchval(RUNNING, kind.name))
+                room = min(free, kind.concurrency - running)
+                rows = await tx.fetch(CLAIM, [kind.name], kind.lease_seconds, room) if room else []
+            started += self._start_all(rows)
+        return started
 
-    async def _run(self, job: Any) -> None:
-        handler = self._handlers.get(job["kind"])
+    def _start_all(self, rows: list[Row]) -> int:
+        for row in rows:
+            job = Job(row["id"], row["kind"], row["payload"], row["attempts"])
+            task = asyncio.create_task(self._run(job, row["lease_token"]), name=f"job {job.id}")
+            self._running[job.id] = (task, row["lease_token"])
+        return len(rows)
+
+    async def _run(self, job: Job, token: uuid.UUID) -> None:
+        kind = self.registry.kinds.get(job.kind)
         try:
-            if handler is None:
-                raise RuntimeError(f"no handler for jobs of kind {job['kind']!r}")
-            await handler(job["payload"])
-        except Exception as exc:
-            delay = backoff(job["attempts"], self.retry_base)
-            await self.db.execute(RETRY, job["id"], delay, str(exc)[:500], MAX_ATTEMPTS)
-            log.info("job %s (%s) failed, try %s: %s", job["id"], job["kind"],
-                     job["attempts"], exc)  # fmt: skip
-        else:
-            await self.db.execute(DONE, job["id"])
+            if kind is None:
+                await self._finish(job, token, None, "no handler for this kind in this process")
+                return
+            outcome = await self._work(job, kind, token)
+            if not isinstance(outcome, Lost):
+                await self._finish(job, token, kind, outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database went away while finishing: the lease lapses
+            log.warning("job %s (%s): %s", job.id, job.kind, exc)
+        finally:
+            self._running.pop(job.id, None)
+            self._wake.set()
+
+    async def _work(self, job: Job, kind: JobKind, token: uuid.UUID) -> str | Lost | None:
+        """Run the handler, renewing the lease while it runs; answers its error (None when it
+        succeeded), or LOST when the lease went to another process meanwhile."""
+        work = asyncio.ensure_future(kind.handler(job))
+        beat = kind.lease_seconds / 3
+        try:
+            while True:
+                done, _ = await asyncio.wait({work}, timeout=beat)
+                if done:
+                    break
+                try:
+                    renewed = await self.db.fetchval(RENEW, job.id, token, kind.lease_seconds)
+                except Exception as exc:  # keep going; the next beat tries again
+                    log.warning("job %s: could not renew its lease: %s", job.id, exc)
+                    continue
+                if renewed is None:  # its lease lapsed and another process took the job
+                    log.warning("job %s (%s) lost its lease; stopping it here", job.id, job.kind)
+                    work.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await work
+                    return LOST
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        failure = work.exception()
+        return None if failure is None else f"{type(failure).__name__}: {failure}"
+
+    async def _finish(
+        self, job: Job, token: uuid.UUID, kind: JobKind | None, error: str | None
+    ) -> None:
+        if error is None:
+            await self.db.execute(DONE, job.id, token)
+            return
+        attempts_allowed = kind.max_attempts if kind is not None else 1
+        delay = kind.backoff(job.attempts) if kind is not None else 0.0
+        await self.db.execute(RETRY, job.id, token, delay, error[:500], attempts_allowed)
+        log.info("job %s (%s) failed, try %s: %s", job.id, job.kind, job.attempts, error)
+
+    async def _prune(self) -> None:
+        await self.db.execute(PRUNE)

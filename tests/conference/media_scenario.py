@@ -19,13 +19,13 @@ import asyncpg
 from litestar.testing import AsyncTestClient
 
 from podium.app import create_app
-from podium.conference.local import JanusServer
-from podium.conference.pool import MediaPool
+from podium.conference.janus_backend import JanusBackend
 from podium.config import JanusServerConfig, Settings
 from podium.db import migrate
 from podium.embedded import EmbeddedPostgres
 from tests.conference.peer import JanusRefused, JanusSession, frames
 from tests.conftest import TENANT, auth
+from tests.janus import JanusServer
 
 VETH = [
     "ip link set lo up",
@@ -42,10 +42,10 @@ def refused_code(exc: BaseException) -> int | None:
 
 async def check_once(url: str, janus: JanusServer, room: str) -> bool:
     """One pass of the pool's check (as the job loop runs it), then what it recorded."""
-    pool = MediaPool([JanusServerConfig(**janus.config())])  # type: ignore[arg-type]
+    pool = JanusBackend([JanusServerConfig(**janus.config())])  # type: ignore[arg-type]
     conn = await asyncpg.connect(url)
     try:
-        await pool.reconcile(conn)  # type: ignore[arg-type]
+        await pool.check(conn)  # type: ignore[arg-type]
         return bool(await conn.fetchval(
             "SELECT first_stream_at IS NOT NULL FROM conference_rooms WHERE id = $1::uuid", room
         ))  # fmt: skip

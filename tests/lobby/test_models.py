@@ -6,8 +6,10 @@ import json
 
 import pytest
 
+from podium.auth.admission import is_blocked
 from podium.errors import BadRequest
-from podium.lobby.models import Gate, is_blocked, opening_time, parse_lobby
+from podium.lobby.models import opening_time, parse_lobby
+from podium.rooms.models import Gate
 
 
 def frame(type_: str, data: dict[str, object]) -> str:

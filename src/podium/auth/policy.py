@@ -10,6 +10,7 @@ from enum import Enum
 from uuid import UUID
 
 from podium.auth.models import Principal
+from podium.auth.roles import MANAGING_ROLES
 from podium.errors import Forbidden, NotFound
 
 
@@ -18,10 +19,6 @@ class Action(Enum):
     READ_CLASS = "read a class"
     UPDATE_CLASS = "update a class"
     POST_EVENT = "post events in a class's room"
-
-
-# Participant roles that manage their own class (participants, lobby, media access).
-MANAGING_ROLES = ("owner", "moderator")
 
 
 def allowed(principal: Principal, action: Action, class_id: UUID | None = None) -> bool:

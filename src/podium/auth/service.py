@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from podium.auth import queries, tokens
 from podium.auth.models import Algorithm, Principal, Tenant
 from podium.config import TenantConfig
-from podium.db import Database
+from podium.db import Database, Executor
 from podium.errors import Conflict, Unauthorized
 
 # A tenant added or changed in the database reaches every running process within this time.
@@ -118,8 +118,6 @@ def tenant_from_config(cfg: TenantConfig) -> Tenant:
 
 async def sync_configured(db: Database, configured: Iterable[TenantConfig]) -> None:
     """Tenants declared in settings are written to the database (changed ones updated)."""
-    from podium.notifications.service import set_webhook
-
     for cfg in configured:
         t = tenant_from_config(cfg)
         await db.execute(
@@ -148,3 +146,8 @@ async def list_tenants(db: Database) -> list[Tenant]:
 
 async def remove_tenant(db: Database, audience: str) -> bool:
     return await db.fetchval(queries.DELETE_TENANT, audience) is not None
+
+
+async def set_webhook(db: Executor, audience: str, url: str | None, secret: str | None) -> bool:
+    """Where the tenant's notifications are POSTed, and the secret that signs them."""
+    return await db.fetchval(queries.SET_WEBHOOK, audience, url, secret) is not None

@@ -10,32 +10,24 @@ from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes import queries
 from podium.classes.service import ClassRef, existing
-from podium.db import Database
+from podium.db import Executor, Unit
 from podium.errors import NotFound
-from podium.rooms.live import Hub, announce
+from podium.rooms.live import Hub
 from podium.rooms.schemas import EventCreate
-from podium.rooms.service import check_data, notify_claim, store_claimed, store_event
+from podium.rooms.service import store_event, store_or_relay
 
 # A saved position is clamped into one day (notes: "Small routes").
 MAX_POSITION = 86_400
 
 
 async def post_event(
-    db: Database, hub: Hub, principal: Principal, ref: ClassRef, event: EventCreate
+    tx: Unit, hub: Hub, principal: Principal, ref: ClassRef, event: EventCreate
 ) -> None:
     """Store an event in the class's current event room (those who may update the class) and
     deliver it live; a non-persistent event is delivered live only."""
     authorize(principal, Action.UPDATE_CLASS)
-    found = await existing(db, principal, ref)
-    room_id = found["event_room_id"]
-    if event.is_persistent:
-        stored = await store_claimed(db, principal, found["id"], room_id, event)
-        await announce(hub, room_id, stored)
-    else:
-        check_data(event.data)
-        if event.is_claim:
-            await notify_claim(db, principal, found["id"], room_id, event)
-        await announce(hub, room_id, None, event, principal.account_id)
+    found = await existing(tx.db, principal, ref)
+    await store_or_relay(tx, hub, principal, found["id"], found["event_room_id"], event)
 
 
 def whiteboard_events() -> list[EventCreate]:
@@ -58,20 +50,18 @@ def whiteboard_events() -> list[EventCreate]:
     ]
 
 
-async def create_whiteboard(db: Database, hub: Hub, principal: Principal, ref: ClassRef) -> None:
+async def create_whiteboard(tx: Unit, hub: Hub, principal: Principal, ref: ClassRef) -> None:
     authorize(principal, Action.UPDATE_CLASS)
-    async with db.transaction() as conn:
-        room_id = (await existing(conn, principal, ref))["event_room_id"]
-        stored = [await store_event(conn, room_id, principal, e) for e in whiteboard_events()]
-    for event in stored:  # after the commit
-        await announce(hub, room_id, event)
+    room_id = (await existing(tx, principal, ref))["event_room_id"]
+    for event in whiteboard_events():
+        await store_event(tx, hub, room_id, principal, event)
 
 
 def clamp_position(position: int) -> int:
     return max(0, min(MAX_POSITION, position))
 
 
-async def save_position(db: Database, principal: Principal, ref: ClassRef, position: int) -> None:
+async def save_position(db: Executor, principal: Principal, ref: ClassRef, position: int) -> None:
     """One position per (class, account); the last write wins."""
     authorize(principal, Action.READ_CLASS)
     saved = await db.fetchval(
@@ -82,7 +72,7 @@ async def save_position(db: Database, principal: Principal, ref: ClassRef, posit
         raise ref.not_found()
 
 
-async def read_property(db: Database, principal: Principal, ref: ClassRef, name: str) -> Any:
+async def read_property(db: Executor, principal: Principal, ref: ClassRef, name: str) -> Any:
     authorize(principal, Action.READ_CLASS)
     row = await db.fetchrow(
         queries.SELECT_PROPERTY[ref.by_scope], ref.key, principal.audience, ref.kind.value, name
@@ -95,7 +85,7 @@ async def read_property(db: Database, principal: Principal, ref: ClassRef, name:
 
 
 async def update_property(
-    db: Database, principal: Principal, ref: ClassRef, name: str, value: Any
+    db: Executor, principal: Principal, ref: ClassRef, name: str, value: Any
 ) -> dict[str, Any]:
     """Set one property, merged atomically into the map; answers the whole map."""
     authorize(principal, Action.UPDATE_CLASS)
@@ -108,7 +98,7 @@ async def update_property(
     return merged
 
 
-async def download(db: Database, principal: Principal, ref: ClassRef) -> str:
+async def download(db: Executor, principal: Principal, ref: ClassRef) -> str:
     """A signed link to the class's source recording. Source media of everyone in the class is
     the tenant's (and its moderators') to fetch, so this needs the right to update the class."""
     authorize(principal, Action.UPDATE_CLASS)

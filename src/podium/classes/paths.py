@@ -7,13 +7,13 @@ import uuid
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import State
 
 from podium.auth.models import Principal
 from podium.classes.models import Kind
 from podium.classes.schemas import ClassRead
-from podium.classes.service import ClassRef, ReadOptions, read_class
-from podium.dependencies import database
+from podium.classes.service import ClassRef, read_class
+from podium.config import Settings
+from podium.db import Executor
 
 # Which kind each path's class must be (`classes` takes any).
 KIND_BY_PLURAL = {"webinars": "webinar", "minigroups": "minigroup", "classes": None}
@@ -37,10 +37,7 @@ def kind_in(request: Request[Any, Any, Any]) -> str | None:
 
 
 async def class_answer(
-    state: State, principal: Principal, kind: str, class_id: uuid.UUID
+    db: Executor, settings: Settings, principal: Principal, kind: str, class_id: uuid.UUID
 ) -> ClassRead:
-    """The class as a read shows it, after a change."""
-    s = state.settings
-    return await read_class(database(state), principal, ClassRef(Kind(kind), id=class_id),
-                            ReadOptions(turn_hosts=tuple(s.turn_hosts),
-                                        dialin_number=s.sip_dialin_number))  # fmt: skip
+    """The class as a read shows it, after a change (in the change's unit)."""
+    return await read_class(db, settings, principal, ClassRef(Kind(kind), id=class_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podium.lobby.queries import LOBBY_TIMER
+from podium.auth.queries import LOBBY_TIMER
 
 
 def addressed(template: str) -> tuple[str, str]:
@@ -69,10 +69,11 @@ SET position = EXCLUDED.position, updated_at = now()
 RETURNING class_id
 """)
 
-# New rooms replace the current ones, which close; the class's time is the one given (both
-# bounds open when none is), so it is real-time again. A concurrent recreate that lost the race
-# finds the rooms changed and makes nothing ($4, $5: the new room ids; $6 locked_chat;
-# $7, $8: time; $9: the new room's locked types; $10, $11: its Janus server and secret).
+# New rooms replace the current ones (the lifecycle closed those first, in the same unit); the
+# class's time is the one given (both bounds open when none is), so it is real-time again and
+# will end again. A concurrent recreate that lost the race finds the rooms changed and makes
+# nothing ($4, $5: the new room ids; $6 locked_chat; $7, $8: time; $9: the new room's locked
+# types; $10, $11: its Janus server and secret; $12: the event room it replaces).
 RECREATE = addressed("""
 WITH old AS (
     SELECT c.id, c.event_room_id, c.conference_room_id, r.backend
@@ -80,15 +81,9 @@ WITH old AS (
 ), c AS (
     UPDATE classes SET event_room_id = $4, conference_room_id = $5, locked_chat = $6,
         starts_at = to_timestamp($7), ends_at = to_timestamp($8), updated_at = now(),
-        stop_announced_at = NULL
-    FROM old WHERE classes.id = old.id AND classes.event_room_id = old.event_room_id
+        ended_at = NULL, end_cause = NULL
+    FROM old WHERE classes.id = old.id AND classes.event_room_id = $12
     RETURNING classes.*, old.backend
-), closed_e AS (
-    UPDATE event_rooms SET closed_at = coalesce(closed_at, now())
-    FROM c, old WHERE event_rooms.id = old.event_room_id
-), closed_r AS (
-    UPDATE conference_rooms SET closed_at = coalesce(closed_at, now())
-    FROM c, old WHERE conference_rooms.id = old.conference_room_id
 ), e AS (
     INSERT INTO event_rooms (id, class_id, audience, preserve_history, locked_types, tags)
     SELECT event_room_id, id, audience, preserve_history, $9, tags FROM c
@@ -141,7 +136,8 @@ def update_class(columns: list[str], by_scope: bool) -> str:
 
     Parameters: $1 id or scope, $2 audience, $3 kind, $4 whether the time changes, then one per
     column. A class that has closed keeps its time: the WHERE refuses, and the caller tells
-    "closed" from "not found" with SELECT_EXISTING.
+    "closed" from "not found" with SELECT_EXISTING. Answers the class's id and whether its end
+    has now come (the caller ends it through the lifecycle, in the same unit).
     """
     sets = ", ".join(
         f"{col} = {UPDATABLE[col].format(n=i)}" for i, col in enumerate(columns, start=5)
@@ -153,16 +149,57 @@ WITH c AS (
     RETURNING c.*
 ), r AS (
     UPDATE conference_rooms r
-    SET starts_at = c.starts_at, ends_at = c.ends_at, reserve = c.reserve,
-        closed_at = CASE WHEN c.ends_at <= now() THEN coalesce(r.closed_at, now()) END
+    SET starts_at = c.starts_at, ends_at = c.ends_at, reserve = c.reserve
     FROM c WHERE r.id = c.conference_room_id
 ), e AS (
-    UPDATE event_rooms e
-    SET tags = c.tags,
-        closed_at = CASE WHEN c.ends_at <= now() THEN coalesce(e.closed_at, now())
-                    ELSE e.closed_at END
-    FROM c WHERE e.id = c.event_room_id
+    UPDATE event_rooms e SET tags = c.tags FROM c WHERE e.id = c.event_room_id
 )
-SELECT id FROM c
+SELECT id, coalesce(ends_at <= now(), false) AS ended FROM c
 """
     return addressed(template)[by_scope]
+
+
+# The lifecycle's end ($1 class ids, $2 cause, $3 whether the class ends this second, $4 whether
+# its host timed out): each class once (`ended_at`), both rooms closed with it.
+END = """
+WITH ended AS (
+    UPDATE classes c SET ended_at = now(), end_cause = $2, updated_at = now(),
+        ends_at = CASE WHEN $3 THEN date_trunc('second', now()) ELSE c.ends_at END
+    WHERE c.id = ANY($1::uuid[]) AND c.ended_at IS NULL
+    RETURNING c.id, c.kind, c.audience, c.scope, c.tags, c.event_room_id, c.conference_room_id
+), e AS (
+    UPDATE event_rooms e SET closed_at = coalesce(e.closed_at, now())
+    FROM ended WHERE e.id = ended.event_room_id
+), r AS (
+    UPDATE conference_rooms r
+    SET closed_at = coalesce(r.closed_at, now()), timed_out = r.timed_out OR $4
+    FROM ended WHERE r.id = ended.conference_room_id
+    RETURNING r.id, r.timed_out
+)
+SELECT ended.*, coalesce(r.timed_out, false) AS timed_out
+FROM ended LEFT JOIN r ON r.id = ended.conference_room_id
+"""
+
+# Classes whose end has passed and that have not ended yet ($1: how many; rows another
+# process holds are skipped).
+DUE_BY_TIME = """
+SELECT c.id, 'time_passed' AS cause FROM classes c
+WHERE c.ended_at IS NULL AND c.ends_at IS NOT NULL AND c.ends_at <= now()
+ORDER BY c.ends_at LIMIT $1 FOR UPDATE SKIP LOCKED
+"""
+
+# Started classes on Janus whose first stream started longer ago than $3 seconds, or whose host
+# was last seen longer ago than $2 seconds by a check that looked within the last $4 seconds
+# (a check that could not look, Janus being away, times nobody out).
+DUE_BY_MEDIA = """
+SELECT c.id, CASE WHEN r.first_stream_at < now() - make_interval(secs => $3)
+                  THEN 'stream_cap' ELSE 'host_timed_out' END AS cause
+FROM conference_rooms r JOIN classes c ON c.conference_room_id = r.id
+WHERE r.backend = 'janus' AND r.closed_at IS NULL
+  AND c.ended_at IS NULL AND (c.ends_at IS NULL OR c.ends_at > now())
+  AND (r.first_stream_at < now() - make_interval(secs => $3)
+       OR (r.host_seen_at < now() - make_interval(secs => $2)
+           AND r.counted_at > now() - make_interval(secs => $4)
+           AND (c.starts_at IS NULL OR c.starts_at <= now())))
+LIMIT $1 FOR UPDATE OF c SKIP LOCKED
+"""

@@ -28,11 +28,12 @@ from podium.classes.schemas import (
     PositionSave,
     WebinarCreate,
 )
-from podium.dependencies import Caller, database, live_hub
-from podium.idempotency import check_key, fingerprint
+from podium.dependencies import Caller
+from podium.idempotency import Key, check_key, fingerprint
 from podium.ids import parse_id
 from podium.responses import json_value
 from podium.rooms.schemas import EventCreate
+from podium.runtime import runtime
 from podium.validation import Body, check_storable, strict
 
 # `class_keys=a&class_keys=b` and `class_keys[]=a` are both accepted (spec 001 clients use both).
@@ -85,18 +86,15 @@ def class_routes(kind: Kind) -> type[Controller]:
             state: State,
             idempotency_key: IdempotencyKey = None,
         ) -> Response[Any]:
-            idem = None
+            key = None
             if idempotency_key is not None:
                 body = await request.body()
-                idem = (check_key(idempotency_key), fingerprint(request.url.path, body))
-            outcome = await service.create_class(
-                database(state),
-                principal,
-                kind,
-                strict(data, shape),
-                pool=state.pool,
-                idempotency=idem,
-            )
+                key = Key(check_key(idempotency_key), fingerprint(request.url.path, body))
+            p = runtime(state)
+            async with p.db.unit() as tx:
+                outcome = await service.create_class(
+                    tx, p.media, p.settings, principal, kind, strict(data, shape), key
+                )
             headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
             return Response(outcome.body, status_code=outcome.status, headers=headers)
 
@@ -114,12 +112,11 @@ def class_routes(kind: Kind) -> type[Controller]:
             account_keys_b: AccountKeysB = None,
         ) -> ClassRead:
             caller, ref = addressed(principal, class_id, audience, class_scope)
-            options = service.ReadOptions(
-                keys(class_keys, class_keys_b),
-                keys(account_keys, account_keys_b),
-                tuple(state.settings.turn_hosts),
-            )
-            return await service.read_class(database(state), caller, ref, options)
+            p = runtime(state)
+            return await service.read_class(
+                p.db, p.settings, caller, ref,
+                keys(class_keys, class_keys_b), keys(account_keys, account_keys_b),
+            )  # fmt: skip
 
         @route(
             both,
@@ -136,29 +133,33 @@ def class_routes(kind: Kind) -> type[Controller]:
             class_scope: OptionalPath = None,
         ) -> ClassRead:
             caller, ref = addressed(principal, class_id, audience, class_scope)
-            return await service.update_class(
-                database(state), state.pool, caller, ref, strict(data, ClassUpdate)
-            )
+            p = runtime(state)
+            async with p.db.unit() as tx:
+                return await service.update_class(
+                    tx, p.media, p.settings, caller, ref, strict(data, ClassUpdate)
+                )
 
         @post(f"{by_id}/recreate", status_code=200, summary="New rooms; the old ones close")
         async def recreate(
             self, class_id: FromPath[str], data: Body[ClassRecreate], principal: Caller,
             state: State,
         ) -> ClassRead:  # fmt: skip
-            return await service.recreate_class(
-                database(state), state.pool, principal, ref_of(class_id),
-                strict(data, ClassRecreate),
-            )  # fmt: skip
+            p = runtime(state)
+            async with p.db.unit() as tx:
+                return await service.recreate_class(
+                    tx, p.media, p.settings, principal, ref_of(class_id),
+                    strict(data, ClassRecreate),
+                )  # fmt: skip
 
         @post(f"{by_id}/events", status_code=201, summary="Store an event in the class's room")
         async def events(
             self, class_id: FromPath[str], data: Body[EventCreate], principal: Caller,
             state: State,
         ) -> dict[str, Any]:  # fmt: skip
-            await activity.post_event(
-                database(state), live_hub(state), principal, ref_of(class_id),
-                strict(data, EventCreate),
-            )  # fmt: skip
+            p = runtime(state)
+            async with p.db.unit() as tx:
+                await activity.post_event(tx, p.hub, principal, ref_of(class_id),
+                                          strict(data, EventCreate))  # fmt: skip
             return {}
 
         @post(f"{by_id}/timestamps", status_code=201, summary="Save the caller's position")
@@ -167,7 +168,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             state: State,
         ) -> dict[str, Any]:  # fmt: skip
             position = strict(data, PositionSave).position
-            await activity.save_position(database(state), principal, ref_of(class_id), position)
+            await activity.save_position(runtime(state).db, principal, ref_of(class_id), position)
             return {}
 
         @get(f"{by_id}/properties/{{property_id:str}}", summary="Read one class property")
@@ -176,7 +177,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             state: State,
         ) -> Response[bytes]:  # fmt: skip
             value = await activity.read_property(
-                database(state), principal, ref_of(class_id), property_id
+                runtime(state).db, principal, ref_of(class_id), property_id
             )
             return json_value(value)
 
@@ -187,14 +188,14 @@ def class_routes(kind: Kind) -> type[Controller]:
         ) -> dict[str, Any]:  # fmt: skip
             check_storable([property_id, data])
             return await activity.update_property(
-                database(state), principal, ref_of(class_id), property_id, data
+                runtime(state).db, principal, ref_of(class_id), property_id, data
             )
 
         @get(f"{by_id}/download", summary="A link to the source recording")
         async def download(
             self, class_id: FromPath[str], principal: Caller, state: State
         ) -> DownloadLink:
-            url = await activity.download(database(state), principal, ref_of(class_id))
+            url = await activity.download(runtime(state).db, principal, ref_of(class_id))
             return DownloadLink(url)
 
         if kind is Kind.MINIGROUP:
@@ -203,9 +204,9 @@ def class_routes(kind: Kind) -> type[Controller]:
             async def whiteboard(
                 self, class_id: FromPath[str], principal: Caller, state: State
             ) -> dict[str, Any]:
-                await activity.create_whiteboard(
-                    database(state), live_hub(state), principal, ref_of(class_id)
-                )
+                p = runtime(state)
+                async with p.db.unit() as tx:
+                    await activity.create_whiteboard(tx, p.hub, principal, ref_of(class_id))
                 return {}
 
     Routes.__name__ = Routes.__qualname__ = f"{plural.title()}Routes"

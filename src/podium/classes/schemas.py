@@ -7,8 +7,6 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from podium.lobby.schemas import Lobby
-from podium.sip.schemas import Sip
 from podium.validation import ShortText
 
 # Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
@@ -69,6 +67,22 @@ class ClassUpdate(Struct):
 
     def changes(self) -> dict[str, Any]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET}
+
+
+class Lobby(Struct, frozen=True):
+    """Spec 003's lobby as the class read shows it (the lobby capability changes it)."""
+
+    state: int  # 0: no lobby; 1: lobby
+    timer: int | None = None  # unix seconds when it opens by itself
+    message: str | None = None  # shown to those waiting
+
+
+class Sip(Struct, frozen=True):
+    """Spec 003's SIP dial-in as the class read shows it, while it is on."""
+
+    state: int  # 0 off, 1 on with a PIN per attendee, 2 on without PIN
+    dialin_id: str | None = None  # what a caller enters after dialling the number
+    dialin_number: str | None = None
 
 
 class RealTime(Struct, omit_defaults=True):

@@ -8,7 +8,8 @@ from litestar import Request, post
 from litestar.datastructures import State
 
 from podium.clients import service
-from podium.dependencies import database, rate_limit
+from podium.dependencies import rate_limit
+from podium.runtime import runtime
 
 
 @post(
@@ -20,7 +21,9 @@ from podium.dependencies import database, rate_limit
 )
 async def token(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
     rate_limit(state, request, "token")
-    return await service.token(
-        database(state), state.tenants.issuing_key, request.headers.get("authorization"),
-        request.headers.get("content-type"), await request.body(),
-    )  # fmt: skip
+    p, body = runtime(state), await request.body()
+    async with p.db.unit() as tx:
+        return await service.token(
+            tx, p.tenants.issuing_key, request.headers.get("authorization"),
+            request.headers.get("content-type"), body,
+        )  # fmt: skip

@@ -21,7 +21,7 @@ import asyncpg
 
 from podium.auth import tokens
 from podium.clients import queries
-from podium.db import Database
+from podium.db import Database, Unit
 from podium.errors import BadRequest, NotFound, Unauthorized
 
 ACCESS_SECONDS = 3600
@@ -84,12 +84,12 @@ def _form(content_type: str | None, raw: bytes) -> dict[str, str]:
 
 
 async def token(
-    db: Database, issuing_key: str, authorization: str | None, content_type: str | None,
-    raw: bytes,
-) -> dict[str, Any]:  # fmt: skip
-    """POST /v1/auth/token: `grant_type=client_credentials` or `refresh_token`."""
+    tx: Unit, issuing_key: str, authorization: str | None, content_type: str | None, raw: bytes
+) -> dict[str, Any]:
+    """POST /v1/auth/token: `grant_type=client_credentials` or `refresh_token` (spent, and its
+    successor saved, in one unit)."""
     client_id, secret = _basic(authorization)
-    row = await db.fetchrow(queries.SELECT, client_id)
+    row = await tx.db.fetchrow(queries.SELECT, client_id)
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash(secret)):
         raise Unauthorized("unknown client or wrong secret", code="invalid_client",
                            error="invalid_client")  # fmt: skip
@@ -97,7 +97,7 @@ async def token(
     grant = form.get("grant_type")
     if grant == "refresh_token":
         given = form.get("refresh_token") or ""
-        if await db.fetchval(queries.USE_REFRESH, _hash(given), client_id) is None:
+        if await tx.fetchval(queries.USE_REFRESH, _hash(given), client_id) is None:
             raise BadRequest("the refresh token is unknown, used or expired",
                              field="refresh_token", code="invalid_grant",
                              error="invalid_grant")  # fmt: skip
@@ -106,7 +106,7 @@ async def token(
                          field="grant_type", code="unsupported_grant_type",
                          error="unsupported_grant_type")  # fmt: skip
     refresh = secrets.token_urlsafe(32)
-    await db.execute(queries.SAVE_REFRESH, _hash(refresh), client_id, REFRESH_SECONDS)
+    await tx.execute(queries.SAVE_REFRESH, _hash(refresh), client_id, REFRESH_SECONDS)
     return {
         "access_token": tokens.issue_client(issuing_key, row["audience"], client_id,
                                             ACCESS_SECONDS),

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import random
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -37,6 +38,23 @@ class Look:
 
     host_here: bool
     streaming: bool  # someone is sending media
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a class's conference room lives on its backend (nothing, for backend `none`)."""
+
+    server: str | None = None
+    secret: str | None = None  # guards edit and destroy on Janus; never shown to clients
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    """A participant's way into a media room: their grant, where to go, the token to show."""
+
+    grant_id: uuid.UUID
+    url: str
+    token: str
 
 
 class MediaRole(StrEnum):

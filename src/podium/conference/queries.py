@@ -1,13 +1,29 @@
 """SQL for conference rooms."""
 
-# Load of each Janus server: Σ over its open rooms of max(connected, reserve, 1).
+# Load of each Janus server: Σ over its open rooms of max(connected, reserve, 1), and the slots
+# of placements still being made on Janus (a lease counts until its room is stored or it lapses).
 SERVER_LOADS = """
-SELECT janus_server, sum(greatest(connected, coalesce(reserve, 0), 1))::bigint AS load
-FROM conference_rooms
-WHERE backend = 'janus' AND janus_server IS NOT NULL
-  AND (closed_at IS NULL OR closed_at > now())
+SELECT janus_server, sum(load)::bigint AS load FROM (
+    SELECT janus_server, greatest(connected, coalesce(reserve, 0), 1) AS load
+    FROM conference_rooms
+    WHERE backend = 'janus' AND janus_server IS NOT NULL
+      AND (closed_at IS NULL OR closed_at > now())
+    UNION ALL
+    SELECT l.janus_server, l.slots FROM media_leases l
+    WHERE l.expires_at > now()
+      AND NOT EXISTS (SELECT 1 FROM conference_rooms r WHERE r.id = l.room_id)
+) placed
 GROUP BY janus_server
 """
+
+# A placement's lease ($1 room, $2 server, $3 slots, $4 seconds); lapsed ones are cleared.
+LEASE = """
+WITH lapsed AS (DELETE FROM media_leases WHERE expires_at < now() - interval '1 hour')
+INSERT INTO media_leases (room_id, janus_server, slots, expires_at)
+VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+"""
+
+DROP_LEASE = "DELETE FROM media_leases WHERE room_id = $1"
 
 # What should be on the Janus servers: open rooms, and rooms closed lately (to destroy there).
 JANUS_ROOMS = """
@@ -19,7 +35,7 @@ WHERE r.backend = 'janus' AND r.janus_server IS NOT NULL
   AND (r.closed_at IS NULL OR r.closed_at > now() - interval '1 day')
 """
 
-# Held until the transaction ends: one placement (or join) at a time per server.
+# Held until the transaction ends: one placement lease (or join, or resize) at a time per server.
 LOCK_SERVER = "SELECT pg_advisory_xact_lock(hashtext($1))"
 
 # A class and its conference room by id, with the caller's grant there if any ($3: account).
@@ -77,37 +93,6 @@ SET connected = s.connected, counted_at = now(),
 FROM unnest($1::uuid[], $2::int[], $3::bool[], $4::bool[]) AS s (id, connected, host_here,
                                                                   streaming)
 WHERE r.id = s.id
-"""
-
-# A room lasts at most $1 seconds after its first stream started: its class ends then.
-STREAM_CAP = """
-WITH due AS (
-    SELECT r.class_id FROM conference_rooms r JOIN classes c ON c.id = r.class_id
-    WHERE r.backend = 'janus' AND r.closed_at IS NULL
-      AND r.first_stream_at < now() - make_interval(secs => $1)
-      AND (c.ends_at IS NULL OR c.ends_at > now())
-    FOR UPDATE OF c
-)
-UPDATE classes c SET ends_at = date_trunc('second', now()), updated_at = now()
-FROM due WHERE c.id = due.class_id
-RETURNING c.id
-"""
-
-# Rooms whose host left longer ago than the timeout ($1 seconds) end their started class now;
-# the stop announcement then closes the rooms and tells the tenant.
-TIME_OUT = """
-WITH due AS (
-    SELECT r.id, r.class_id FROM conference_rooms r JOIN classes c ON c.id = r.class_id
-    WHERE r.id = ANY($2::uuid[]) AND r.host_seen_at < now() - make_interval(secs => $1)
-      AND r.closed_at IS NULL AND (c.starts_at IS NULL OR c.starts_at <= now())
-      AND (c.ends_at IS NULL OR c.ends_at > now())
-    FOR UPDATE OF r, c
-), r AS (
-    UPDATE conference_rooms r SET timed_out = true FROM due WHERE r.id = due.id
-)
-UPDATE classes c SET ends_at = date_trunc('second', now()), updated_at = now()
-FROM due WHERE c.id = due.class_id
-RETURNING c.id
 """
 
 # The grants of accounts in a class's conference room (to hang them up on Janus).

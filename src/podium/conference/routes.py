@@ -11,9 +11,9 @@ from litestar.params import FromPath, PathParameter
 from podium.auth.policy import Action, authorize
 from podium.conference import service
 from podium.conference.schemas import MediaJoin
-from podium.config import Settings
-from podium.dependencies import Caller, database
+from podium.dependencies import Caller
 from podium.ids import parse_id
+from podium.runtime import runtime
 
 AccountPath = Annotated[str, PathParameter(min_length=1, max_length=255)]
 
@@ -25,14 +25,8 @@ class MediaRoutes(Controller):
     @get("/servers", summary="The Janus servers: health, load, rooms (service token)")
     async def servers(self, principal: Caller, state: State) -> list[dict[str, Any]]:
         authorize(principal, Action.UPDATE_CLASS)
-        report: list[dict[str, Any]] = await state.pool.status(database(state))
-        return report
-
-
-def ice_options(settings: Settings) -> service.IceOptions:
-    return service.IceOptions(
-        tuple(settings.turn_hosts), settings.turn_secret, settings.turn_ttl_seconds
-    )
+        p = runtime(state)
+        return await p.media.janus.status(p.db)
 
 
 class ClassMediaRoutes(Controller):
@@ -41,15 +35,16 @@ class ClassMediaRoutes(Controller):
 
     @post("", status_code=200, summary="Credentials to join the class's media on Janus")
     async def join(self, class_id: FromPath[str], principal: Caller, state: State) -> MediaJoin:
-        return await service.join_media(
-            database(state), state.pool, principal, parse_id(class_id, "class_id"),
-            ice_options(state.settings),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.join_media(tx, p.media, p.settings, principal,
+                                            parse_id(class_id, "class_id"))  # fmt: skip
 
     @delete("/{account_id:str}", summary="Revoke an account's media access and hang it up")
     async def revoke(
         self, class_id: FromPath[str], account_id: AccountPath, principal: Caller, state: State
     ) -> None:
-        await service.revoke_media(
-            database(state), state.pool, principal, parse_id(class_id, "class_id"), account_id
-        )
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            await service.revoke_media(tx, p.media, principal, parse_id(class_id, "class_id"),
+                                       account_id)  # fmt: skip

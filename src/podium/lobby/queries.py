@@ -1,17 +1,19 @@
 """SQL for the lobby and its waiting queue."""
 
+from podium.auth.queries import LOBBY_TIMER
+
 # When the lobby opens by itself: a number of minutes before the class's start (so it follows
 # the start when that moves), or a fixed timer. The opener decides in SQL; reads select the parts
-# (LOBBY_TIMER) and `lobby.models.opens_at` puts them together: the expression in every read
+# (LOBBY_TIMER) and `auth.admission.opens_at` puts them together: the expression in every read
 # measured 10-15 % of a class read's database time.
 OPENS_AT = """CASE WHEN c.lobby_opens_before IS NOT NULL AND c.starts_at IS NOT NULL
     THEN c.starts_at - make_interval(mins => c.lobby_opens_before) ELSE c.lobby_timer END"""
-LOBBY_TIMER = "extract(epoch FROM c.lobby_timer)::bigint AS lobby_timer, c.lobby_opens_before"
 
 _CLASS = f"""c.id, c.kind, c.audience, c.event_room_id,
     extract(epoch FROM c.starts_at)::bigint AS starts_at,
     c.ends_at IS NOT NULL AND c.ends_at <= now() AS closed, c.lobby_state,
-    {LOBBY_TIMER}, c.lobby_message"""
+    {LOBBY_TIMER}, c.lobby_message,
+    (SELECT r.backend FROM conference_rooms r WHERE r.id = c.conference_room_id) AS backend"""
 
 # $1 class id, $2 audience, $3 kind or null (the class routes of any kind).
 CLASS = f"""
@@ -34,16 +36,6 @@ WHERE class_id = $1 AND canceled_at IS NULL AND role NOT IN ('owner', 'moderator
   AND NOT coalesce((permissions ->> 'ignore_lobby')::boolean, false)
   AND admitted_at IS NOT NULL
 RETURNING account_id
-"""
-
-# One participant's standing with the lobby of their class.
-STANDING = f"""
-SELECT p.role, p.permissions, p.admitted_at IS NOT NULL AS admitted,
-       p.denied_at IS NOT NULL AS denied, p.waiting_since IS NOT NULL AS waiting,
-       extract(epoch FROM c.starts_at)::bigint AS starts_at,
-       c.lobby_state, {LOBBY_TIMER}, c.lobby_message
-FROM participants p JOIN classes c ON c.id = p.class_id
-WHERE p.id = $1 AND p.class_id = $2 AND p.canceled_at IS NULL
 """
 
 WAIT = """

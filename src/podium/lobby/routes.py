@@ -9,11 +9,12 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 
 from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
-from podium.classes.schemas import ClassRead
-from podium.dependencies import Caller, database, live_hub
+from podium.classes.schemas import ClassRead, Lobby
+from podium.dependencies import Caller
 from podium.ids import parse_id
 from podium.lobby import service
-from podium.lobby.schemas import Admission, Admitted, Denial, Lobby, LobbyMessage, Waiting
+from podium.lobby.schemas import Admission, Admitted, Denial, LobbyMessage, Waiting
+from podium.runtime import runtime
 from podium.validation import Body, strict
 
 
@@ -26,9 +27,10 @@ async def set_lobby(
     values answer 400 as in spec 003. Answers the class."""
     cid = parse_id(class_id, "class_id")
     body = await body_or_none(request)
-    actual = await service.set_lobby(database(state), live_hub(state), state.pool, principal,
-                                      cid, kind_in(request), body)  # fmt: skip
-    return await class_answer(state, principal, actual, cid)
+    p = runtime(state)
+    async with p.db.unit() as tx:
+        kind = await service.set_lobby(tx, p.hub, p.media, principal, cid, kind_in(request), body)
+        return await class_answer(tx, p.settings, principal, kind, cid)
 
 
 class LobbyQueueRoutes(Controller):
@@ -39,28 +41,32 @@ class LobbyQueueRoutes(Controller):
     async def queue(
         self, class_id: FromPath[str], principal: Caller, state: State
     ) -> list[Waiting]:
-        return await service.queue(database(state), principal, parse_id(class_id, "class_id"))
+        return await service.queue(runtime(state).db, principal, parse_id(class_id, "class_id"))
 
     @post("/admit", status_code=200, summary="Let people in (named, or all who wait)")
     async def admit(
         self, class_id: FromPath[str], data: Body[Admission], principal: Caller, state: State
     ) -> Admitted:
-        return await service.admit(
-            database(state), live_hub(state), principal, parse_id(class_id, "class_id"),
-            strict(data, Admission),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.admit(tx, p.hub, principal, parse_id(class_id, "class_id"),
+                                       strict(data, Admission))  # fmt: skip
 
     @post("/deny", status_code=200, summary="Turn people away")
     async def deny(
         self, class_id: FromPath[str], data: Body[Denial], principal: Caller, state: State
     ) -> Admitted:
-        return await service.deny(database(state), live_hub(state), principal,
-                                  parse_id(class_id, "class_id"), strict(data, Denial))  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.deny(tx, p.hub, principal, parse_id(class_id, "class_id"),
+                                      strict(data, Denial))  # fmt: skip
 
     @put("/message", summary="A message shown to those waiting")
     async def message(
         self, class_id: FromPath[str], data: Body[LobbyMessage], principal: Caller, state: State
     ) -> Lobby:
-        return await service.set_message(database(state), live_hub(state), principal,
-                                         parse_id(class_id, "class_id"),
-                                         strict(data, LobbyMessage).message)  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.set_message(tx, p.hub, principal,
+                                             parse_id(class_id, "class_id"),
+                                             strict(data, LobbyMessage).message)  # fmt: skip

@@ -1,4 +1,5 @@
-"""API shapes of the lobby."""
+"""API shapes of the lobby's waiting queue (the lobby's own state is part of the class read:
+`classes.schemas.Lobby`; a participant's standing is `auth.admission.Standing`)."""
 
 from __future__ import annotations
 
@@ -6,23 +7,6 @@ from typing import Annotated
 from uuid import UUID
 
 from msgspec import Meta, Struct
-
-
-class Lobby(Struct, frozen=True):
-    state: int  # 0: no lobby; 1: lobby
-    timer: int | None = None  # unix seconds when it opens by itself
-    message: str | None = None  # shown to those waiting
-
-
-class Standing(Struct):
-    """A participant's place with the lobby (answered to POST /api/v1/join)."""
-
-    state: int
-    timer: int | None
-    message: str | None
-    blocked: bool  # held back: chat, participant list and media answer 412
-    waiting: bool
-    denied: bool
 
 
 class Waiting(Struct):

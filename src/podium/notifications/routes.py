@@ -8,8 +8,9 @@ from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
-from podium.dependencies import Caller, database
+from podium.dependencies import Caller
 from podium.notifications import service
+from podium.runtime import runtime
 
 
 class NotificationRoutes(Controller):
@@ -25,4 +26,4 @@ class NotificationRoutes(Controller):
         after: Annotated[int, QueryParameter(required=False, ge=0)] = 0,
         limit: Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_FEED_PAGE)] = 100,
     ) -> dict[str, Any]:
-        return await service.feed(database(state), principal, audience, after, limit)
+        return await service.feed(runtime(state).db, principal, audience, after, limit)

@@ -1,5 +1,6 @@
-"""Telling tenants what happened: a notification per change, read by the pull feed and
-delivered by signed webhooks (at least once, retried with backoff; see jobs.py)."""
+"""Telling tenants what happened: a notification per change, written in the change's unit, read
+by the pull feed and delivered by signed webhooks (the `webhook` job kind: at least once,
+retried with backoff)."""
 
 from __future__ import annotations
 
@@ -14,27 +15,31 @@ import msgspec
 
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize, within
-from podium.db import Database
+from podium.db import Database, Executor
+from podium.jobs import Job, JobKind, JobRegistry
 from podium.notifications import queries
 
 MAX_FEED_PAGE = 500
 WEBHOOK_TIMEOUT_SECONDS = 10.0
+WEBHOOK_LEASE_SECONDS = 60.0  # well past the delivery's timeout
 
 _encode = msgspec.json.Encoder().encode
 
 
-async def notify(ex: Any, audience: str, type: str, payload: Any) -> None:
-    """Record a notification (in the caller's transaction, when it has one)."""
-    await ex.execute(queries.NOTIFY, uuid.uuid4(), audience, type, payload)
+async def notify(tx: Executor, audience: str, type: str, payload: Any) -> None:
+    """Record a notification (in the caller's unit)."""
+    await tx.execute(queries.NOTIFY, uuid.uuid4(), audience, type, payload)
 
 
-async def announce_stops(db: Database) -> int:
-    """Announce every class whose end has passed and was not announced yet."""
-    return int(await db.fetchval(queries.ANNOUNCE_STOPS) or 0)
+async def notify_many(tx: Executor, notes: list[tuple[str, str, Any]]) -> None:
+    """Record several (audience, type, payload) notifications in one statement."""
+    if notes:
+        audiences, types, payloads = (list(column) for column in zip(*notes, strict=True))
+        await tx.execute(queries.NOTIFY_MANY, audiences, types, payloads)
 
 
 async def feed(
-    db: Database, principal: Principal, audience: str, after: int, limit: int
+    db: Executor, principal: Principal, audience: str, after: int, limit: int
 ) -> dict[str, Any]:
     """The audience's notifications after `after` (the `id` of the last one seen)."""
     authorize(within(principal, audience), Action.UPDATE_CLASS)
@@ -53,7 +58,7 @@ class DeliveryFailed(Exception):
     pass
 
 
-async def deliver_webhook(db: Database, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
+async def deliver_webhook(db: Executor, client: httpx.AsyncClient, payload: dict[str, Any]) -> None:
     """POST one notification to its tenant's webhook; raises DeliveryFailed to be retried."""
     row = await db.fetchrow(queries.DELIVERY, payload["notification_id"])
     if row is None or not row["webhook_url"]:
@@ -80,5 +85,13 @@ async def deliver_webhook(db: Database, client: httpx.AsyncClient, payload: dict
         raise DeliveryFailed(f"the receiver answered {response.status_code}")
 
 
-async def set_webhook(db: Database, audience: str, url: str | None, secret: str | None) -> bool:
-    return await db.fetchval(queries.SET_WEBHOOK, audience, url, secret) is not None
+def register_jobs(
+    registry: JobRegistry, db: Database, client: httpx.AsyncClient, retry_base_seconds: float
+) -> None:
+    """Webhook deliveries: a job per notification (NOTIFY writes it), retried with backoff."""
+
+    async def deliver(job: Job) -> None:
+        await deliver_webhook(db, client, job.payload)
+
+    registry.kind(JobKind("webhook", deliver, lease_seconds=WEBHOOK_LEASE_SECONDS,
+                          retry_base_seconds=retry_base_seconds))  # fmt: skip

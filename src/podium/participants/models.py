@@ -1,4 +1,4 @@
-"""Participant rules that need no I/O: roles, permissions, entry links."""
+"""Participant rules that need no I/O: entry links (roles and permissions are in auth.roles)."""
 
 from __future__ import annotations
 
@@ -6,45 +6,6 @@ import base64
 import hashlib
 import hmac
 import uuid
-from enum import StrEnum
-
-
-class Role(StrEnum):
-    OWNER = "owner"
-    MODERATOR = "moderator"
-    PARTICIPANT = "participant"
-    GUEST = "guest"
-
-
-# The original's permission bits (notes/lobby-sip-sessions.md), by name.
-PERMISSION_BITS = {
-    "start_call": 2, "join_call": 4, "ignore_lobby": 8, "audio": 16, "video": 32,
-    "screen": 64, "chat": 128, "reactions": 256,
-}  # fmt: skip
-PERMISSIONS = tuple(PERMISSION_BITS)
-
-_EVERYTHING = frozenset(PERMISSIONS)
-ROLE_DEFAULTS: dict[Role, frozenset[str]] = {
-    Role.OWNER: _EVERYTHING,
-    Role.MODERATOR: _EVERYTHING,
-    # Everyone else waits in the lobby and does not start the call.
-    Role.PARTICIPANT: _EVERYTHING - {"start_call", "ignore_lobby"},
-    Role.GUEST: _EVERYTHING - {"start_call", "ignore_lobby", "screen"},
-}
-
-
-def effective_permissions(role: str, overrides: dict[str, bool]) -> dict[str, bool]:
-    """The role's defaults with the participant's own overrides on top."""
-    granted = ROLE_DEFAULTS[Role(role)]
-    return {name: overrides.get(name, name in granted) for name in PERMISSIONS}
-
-
-def unknown_permissions(overrides: dict[str, bool]) -> list[str]:
-    return sorted(set(overrides) - set(PERMISSIONS))
-
-
-def is_managing(role: str) -> bool:
-    return role in (Role.OWNER, Role.MODERATOR)
 
 
 # An entry token: "<participant id hex>.<link version>.<signature>". The signature is an

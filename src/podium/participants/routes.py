@@ -8,7 +8,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
-from podium.dependencies import Caller, database, live_hub, rate_limit
+from podium.dependencies import Caller, rate_limit
 from podium.ids import parse_id
 from podium.participants import service
 from podium.participants.schemas import (
@@ -19,6 +19,7 @@ from podium.participants.schemas import (
     ParticipantRead,
     ParticipantUpdate,
 )
+from podium.runtime import Podium, runtime
 from podium.validation import Body, strict
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -26,11 +27,10 @@ Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 Flag = Annotated[bool, QueryParameter()]
 
 
-def links(state: State) -> service.Links:
+def links(p: Podium) -> service.Links:
     return service.Links(
-        key=state.tenants.issuing_key, base_url=state.settings.base_url,
-        token_seconds=state.settings.participant_token_seconds,
-        turn_hosts=tuple(state.settings.turn_hosts),
+        key=p.tenants.issuing_key, base_url=p.settings.base_url,
+        token_seconds=p.settings.participant_token_seconds,
     )  # fmt: skip
 
 
@@ -43,18 +43,21 @@ class ClassParticipantRoutes(Controller):
         self, class_id: FromPath[str], data: Body[ParticipantCreate], principal: Caller,
         state: State,
     ) -> ParticipantRead:  # fmt: skip
-        return await service.create_participant(
-            database(state), principal, parse_id(class_id, "class_id"),
-            strict(data, ParticipantCreate), links(state),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.create_participant(
+                tx, principal, parse_id(class_id, "class_id"), strict(data, ParticipantCreate),
+                links(p),
+            )  # fmt: skip
 
     @get("", summary="The class's participants, in the order they were added")
     async def list(
         self, class_id: FromPath[str], principal: Caller, state: State,
         include_canceled: Flag = False, offset: Offset = 0, limit: Limit = 100,
     ) -> ParticipantPage:  # fmt: skip
+        p = runtime(state)
         return await service.list_participants(
-            database(state), principal, parse_id(class_id, "class_id"), links(state),
+            p.db, principal, parse_id(class_id, "class_id"), links(p),
             include_canceled=include_canceled, offset=offset, limit=limit,
         )  # fmt: skip
 
@@ -67,8 +70,9 @@ class ParticipantRoutes(Controller):
     async def read(
         self, participant_id: FromPath[str], principal: Caller, state: State
     ) -> ParticipantRead:
+        p = runtime(state)
         return await service.read_participant(
-            database(state), principal, parse_id(participant_id, "participant_id"), links(state)
+            p.db, principal, parse_id(participant_id, "participant_id"), links(p)
         )
 
     @put("", summary="Change a participant (`rotate_link: true` for a new entry link)")
@@ -76,17 +80,20 @@ class ParticipantRoutes(Controller):
         self, participant_id: FromPath[str], data: Body[ParticipantUpdate], principal: Caller,
         state: State,
     ) -> ParticipantRead:  # fmt: skip
-        return await service.update_participant(
-            database(state), principal, parse_id(participant_id, "participant_id"),
-            strict(data, ParticipantUpdate), links(state),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.update_participant(
+                tx, principal, parse_id(participant_id, "participant_id"),
+                strict(data, ParticipantUpdate), links(p),
+            )  # fmt: skip
 
     @delete("", summary="Cancel a participant: link dead, out of the rooms at once")
     async def cancel(self, participant_id: FromPath[str], principal: Caller, state: State) -> None:
-        await service.cancel_participant(
-            database(state), live_hub(state), state.pool, principal,
-            parse_id(participant_id, "participant_id"),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            await service.cancel_participant(
+                tx, p.hub, p.media, principal, parse_id(participant_id, "participant_id")
+            )
 
 
 @post("/api/v1/join", status_code=200, tags=["participants"], security=[],
@@ -95,5 +102,7 @@ async def join(
     data: Body[JoinRequest], request: Request[Any, Any, Any], state: State
 ) -> JoinAnswer:
     rate_limit(state, request, "join")
-    return await service.enter(database(state), live_hub(state),
-                               strict(data, JoinRequest).entry_token, links(state))  # fmt: skip
+    p = runtime(state)
+    async with p.db.unit() as tx:
+        return await service.enter(tx, p.hub, p.settings, strict(data, JoinRequest).entry_token,
+                                   links(p))  # fmt: skip

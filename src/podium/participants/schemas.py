@@ -7,8 +7,8 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from podium.auth.admission import Standing
 from podium.classes.schemas import ClassRead
-from podium.lobby.schemas import Standing
 from podium.validation import ShortText
 
 DisplayName = Annotated[str, Meta(min_length=1, max_length=200)]

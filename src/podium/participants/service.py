@@ -7,27 +7,21 @@ import time
 import uuid
 from dataclasses import dataclass
 
-import asyncpg
-
 from podium.auth import tokens
+from podium.auth.admission import check_admitted
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
+from podium.auth.roles import effective_permissions, unknown_permissions
 from podium.classes.models import Kind
-from podium.classes.service import ClassRef, ReadOptions, read_class
-from podium.conference.pool import MediaPool
+from podium.classes.service import ClassRef, read_class
+from podium.conference.backends import Media
 from podium.conference.service import hang_up
-from podium.db import Database
+from podium.config import Settings
+from podium.db import Executor, Row, Unit
 from podium.errors import Conflict, Forbidden, Gone, NotFound, Unauthorized, ValidationFailed
-from podium.lobby.checks import check_admitted
 from podium.lobby.service import arrive
 from podium.participants import queries
-from podium.participants.models import (
-    effective_permissions,
-    link_refusal,
-    parse_link,
-    sign_link,
-    unknown_permissions,
-)
+from podium.participants.models import link_refusal, parse_link, sign_link
 from podium.participants.schemas import (
     JoinAnswer,
     ParticipantCreate,
@@ -46,14 +40,13 @@ class Links:
     key: str  # Podium's own signing key (server_keys)
     base_url: str  # where browsers reach Podium
     token_seconds: int = 12 * 3600
-    turn_hosts: tuple[str, ...] = ()
 
 
 def entry_url(links: Links, participant_id: uuid.UUID, version: int) -> str:
     return f"{links.base_url}/join/{sign_link(links.key, participant_id, version)}"
 
 
-def _read(row: asyncpg.Record, links: Links) -> ParticipantRead:
+def _read(row: Row, links: Links) -> ParticipantRead:
     canceled = bool(row["canceled"])
     return ParticipantRead(
         participant_id=row["id"], class_id=row["class_id"], account_id=row["account_id"],
@@ -81,17 +74,17 @@ def _not_found(participant_id: uuid.UUID) -> NotFound:
 
 
 async def create_participant(
-    db: Database, principal: Principal, class_id: uuid.UUID, data: ParticipantCreate,
-    links: Links,
-) -> ParticipantRead:  # fmt: skip
+    tx: Unit, principal: Principal, class_id: uuid.UUID, data: ParticipantCreate, links: Links
+) -> ParticipantRead:
+    """The participant, and their attendee PIN when the class takes SIP calls by PIN."""
     authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
     _check_permissions(data.permissions)
-    cls = await db.fetchrow(queries.CLASS_STATE, class_id, principal.audience)
+    cls = await tx.fetchrow(queries.CLASS_STATE, class_id, principal.audience)
     if cls is None:
         raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
     if cls["closed"]:
         raise Conflict("the class has closed; nobody can be added", code="class_closed")
-    row = await db.fetchrow(
+    row = await tx.fetchrow(
         queries.INSERT, uuid.uuid4(), class_id, principal.audience, data.account_id,
         data.display_name, data.picture, data.role, data.permissions or {}, data.state,
         data.single_use,
@@ -100,13 +93,14 @@ async def create_participant(
         raise Conflict(f"account {data.account_id!r} is already a participant of this class",
                        code="participant_exists", field="account_id")  # fmt: skip
     if cls["sip_state"] == 1:  # a class with SIP dial-in by PIN: the newcomer gets one too
-        await assign_pins(db, class_id)
-        row = await db.fetchrow(queries.SELECT, row["id"], principal.audience)
+        await assign_pins(tx, class_id)
+        row = await tx.fetchrow(queries.SELECT, row["id"], principal.audience)
+        assert row is not None  # made in this unit
     return _read(row, links)
 
 
 async def list_participants(
-    db: Database, principal: Principal, class_id: uuid.UUID, links: Links, *,
+    db: Executor, principal: Principal, class_id: uuid.UUID, links: Links, *,
     include_canceled: bool = False, offset: int = 0, limit: int = 100,
 ) -> ParticipantPage:  # fmt: skip
     if principal.participant_id is not None and principal.class_id == class_id:
@@ -121,8 +115,8 @@ async def list_participants(
 
 
 async def _own_or_managed(
-    db: Database, principal: Principal, participant_id: uuid.UUID, manage: bool
-) -> asyncpg.Record:
+    db: Executor, principal: Principal, participant_id: uuid.UUID, manage: bool
+) -> Row:
     """The participant, if the caller may see it (managers; the participant itself, to read)."""
     row = await db.fetchrow(queries.SELECT, participant_id, principal.audience)
     if row is None:
@@ -133,16 +127,16 @@ async def _own_or_managed(
 
 
 async def read_participant(
-    db: Database, principal: Principal, participant_id: uuid.UUID, links: Links
+    db: Executor, principal: Principal, participant_id: uuid.UUID, links: Links
 ) -> ParticipantRead:
     return _read(await _own_or_managed(db, principal, participant_id, manage=False), links)
 
 
 async def update_participant(
-    db: Database, principal: Principal, participant_id: uuid.UUID, data: ParticipantUpdate,
+    tx: Unit, principal: Principal, participant_id: uuid.UUID, data: ParticipantUpdate,
     links: Links,
 ) -> ParticipantRead:  # fmt: skip
-    await _own_or_managed(db, principal, participant_id, manage=True)
+    await _own_or_managed(tx, principal, participant_id, manage=True)
     changes = data.changes()
     if "permissions" in changes:
         _check_permissions(changes["permissions"])
@@ -151,7 +145,7 @@ async def update_participant(
             "give at least one of: display_name, picture, role, permissions, state, "
             "single_use, rotate_link", field="body", code="nothing_to_update",
         )  # fmt: skip
-    row = await db.fetchrow(queries.update(list(changes)), participant_id, principal.audience,
+    row = await tx.fetchrow(queries.update(list(changes)), participant_id, principal.audience,
                             data.rotate_link, *changes.values())  # fmt: skip
     if row is None:
         raise Conflict("the participant was cancelled; it cannot change",
@@ -160,28 +154,33 @@ async def update_participant(
 
 
 async def cancel_participant(
-    db: Database, hub: Hub, pool: MediaPool, principal: Principal, participant_id: uuid.UUID
+    tx: Unit, hub: Hub, media: Media, principal: Principal, participant_id: uuid.UUID
 ) -> None:
     """For good: the link stops working, the account is banned from the class's event room
-    (its live sockets close at once) and hung up on Janus at once."""
-    await _own_or_managed(db, principal, participant_id, manage=True)
-    row = await db.fetchrow(queries.CANCEL, participant_id, principal.audience,
+    and loses its media grant; once that commits, its live sockets close and it is hung up on
+    Janus, at once."""
+    await _own_or_managed(tx, principal, participant_id, manage=True)
+    row = await tx.fetchrow(queries.CANCEL, participant_id, principal.audience,
                             principal.account_id)  # fmt: skip
     if row is None:
         return  # cancelled already: nothing more to do
-    await hub.publish(row["event_room_id"], ban_message(row["account_id"]))
-    await hang_up(db, pool, principal.audience, row["class_id"], row["account_id"])
+    room_id, account_id = row["event_room_id"], row["account_id"]
+    tx.after_commit(lambda: hub.publish(room_id, ban_message(account_id)))
+    await hang_up(tx, media, principal.audience, row["class_id"], account_id)
 
 
-async def enter(db: Database, hub: Hub, entry_token: str, links: Links) -> JoinAnswer:
-    """Exchange an entry token for an access token of the participant (Podium-signed)."""
+async def enter(
+    tx: Unit, hub: Hub, settings: Settings, entry_token: str, links: Links
+) -> JoinAnswer:
+    """Exchange an entry token for an access token of the participant (Podium-signed); held
+    back by the lobby, they join its waiting queue (in the same unit)."""
     parsed = parse_link(links.key, entry_token)
     if parsed is None:
         raise Unauthorized("this entry link is not valid", code="invalid_link",
                            field="entry_token")  # fmt: skip
     participant_id, version = parsed
-    if await db.fetchval(queries.USE_LINK, participant_id, version) is None:
-        row = await db.fetchrow(queries.FOR_LINK, participant_id)
+    if await tx.fetchval(queries.USE_LINK, participant_id, version) is None:
+        row = await tx.fetchrow(queries.FOR_LINK, participant_id)
         refusal = link_refusal(
             now=time.time(), starts_at=row["starts_at"] if row else None,
             ends_at=row["ends_at"] if row else None,
@@ -192,7 +191,7 @@ async def enter(db: Database, hub: Hub, entry_token: str, links: Links) -> JoinA
         code, message = refusal
         error = Gone if code in ("link_revoked", "link_used") else Forbidden
         raise error(message, code=code, field="entry_token")
-    row = await db.fetchrow(queries.FOR_LINK, participant_id)
+    row = await tx.fetchrow(queries.FOR_LINK, participant_id)
     assert row is not None  # the link was just spent: the participant exists
     now = time.time()
     ttl = links.token_seconds
@@ -203,9 +202,9 @@ async def enter(db: Database, hub: Hub, entry_token: str, links: Links) -> JoinA
         audience=row["audience"], account_id=row["account_id"], is_service=False,
         participant_id=participant_id, class_id=row["class_id"], role=row["role"],
     )  # fmt: skip
-    read = await read_class(db, principal, ClassRef(Kind(row["kind"]), id=row["class_id"]),
-                            ReadOptions(turn_hosts=links.turn_hosts))  # fmt: skip
-    participant = await read_participant(db, principal, participant_id, links)
-    lobby = await arrive(db, hub, principal, row["class_id"])
+    read = await read_class(tx, settings, principal,
+                            ClassRef(Kind(row["kind"]), id=row["class_id"]))  # fmt: skip
+    participant = await read_participant(tx, principal, participant_id, links)
+    lobby = await arrive(tx, hub, principal, row["class_id"])
     return JoinAnswer(access_token=access, token_type="Bearer", expires_in=ttl,  # noqa: S106
                       class_=read, participant=participant, lobby=lobby)  # fmt: skip

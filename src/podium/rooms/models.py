@@ -1,7 +1,9 @@
-"""Event room rules that need no I/O: locked types, and the versioned state of sets."""
+"""Event room rules that need no I/O: locked types, the versioned state of sets, and the gate a
+participant held back by the lobby hears the live socket through."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -49,3 +51,37 @@ def group_state(latest: Iterable[dict[str, Any]], sets: list[str]) -> dict[str, 
         elif name in simple:
             state[name] = simple[name]
     return state
+
+
+class Gate:
+    """What a participant held back by the lobby hears on the room's live socket: only the
+    lobby's own events (so they learn at once when it opens or they are let in), none of the
+    chat. It follows those events: the lobby opening or their admission opens it; the lobby
+    coming back on closes it again (turning it on moves them out)."""
+
+    def __init__(self, participant_id: str, closed: bool) -> None:
+        self.participant_id = participant_id
+        self.closed = closed
+
+    def passes(self, frame: str) -> bool:
+        event = _event_of(frame) or {}
+        kind = str(event.get("type") or "")
+        if kind == "lobby":
+            self.closed = (event.get("data") or {}).get("state") == 1
+            return True
+        if kind == "lobby.admit":
+            if self.participant_id in ((event.get("data") or {}).get("participant_ids") or []):
+                self.closed = False
+            return True
+        if kind.startswith("lobby."):
+            return True
+        return not self.closed
+
+
+def _event_of(frame: str) -> dict[str, Any] | None:
+    try:
+        decoded = json.loads(frame)
+    except ValueError:
+        return None
+    event = decoded.get("event") if isinstance(decoded, dict) else None
+    return event if isinstance(event, dict) else None

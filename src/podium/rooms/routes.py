@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
-from podium.dependencies import Caller, database, live_hub
+from podium.dependencies import Caller
 from podium.ids import parse_id
 from podium.rooms import service
 from podium.rooms.schemas import (
@@ -20,6 +20,7 @@ from podium.rooms.schemas import (
     Room,
     RoomUpdate,
 )
+from podium.runtime import runtime
 from podium.validation import Body, strict
 
 Filter = Annotated[str | None, QueryParameter(required=False, max_length=255)]
@@ -35,7 +36,7 @@ class EventRoomRoutes(Controller):
 
     @get("/", summary="Read an event room")
     async def read(self, room_id: FromPath[str], principal: Caller, state: State) -> Room:
-        return await service.read_room(database(state), principal, parse_id(room_id, "room_id"))
+        return await service.read_room(runtime(state).db, principal, parse_id(room_id, "room_id"))
 
     @patch("/", summary="Close or extend the room, change its tags")
     async def update(
@@ -43,7 +44,7 @@ class EventRoomRoutes(Controller):
     ) -> Room:
         fields = set(data) if isinstance(data, dict) else set()
         return await service.update_room(
-            database(state), principal, parse_id(room_id, "room_id"), strict(data, RoomUpdate),
+            runtime(state).db, principal, parse_id(room_id, "room_id"), strict(data, RoomUpdate),
             fields,
         )  # fmt: skip
 
@@ -51,10 +52,10 @@ class EventRoomRoutes(Controller):
     async def create_event(
         self, room_id: FromPath[str], data: Body[EventCreate], principal: Caller, state: State
     ) -> Response[Any]:
-        event = await service.post_event(
-            database(state), live_hub(state), principal, parse_id(room_id, "room_id"),
-            strict(data, EventCreate),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            event = await service.post_event(tx, p.hub, principal, parse_id(room_id, "room_id"),
+                                             strict(data, EventCreate))  # fmt: skip
         return Response(event if event is not None else {}, status_code=201)
 
     @get("/events", summary="List a room's events in order, with a cursor")
@@ -75,7 +76,7 @@ class EventRoomRoutes(Controller):
         limit: Limit = service.MAX_PAGE,
     ) -> list[Event]:
         return await service.list_events(
-            database(state),
+            runtime(state).db,
             principal,
             parse_id(room_id, "room_id"),
             type=type,
@@ -101,7 +102,7 @@ class EventRoomRoutes(Controller):
         limit: Limit = service.MAX_PAGE,
     ) -> dict[str, Any]:
         return await service.read_state(
-            database(state),
+            runtime(state).db,
             principal,
             parse_id(room_id, "room_id"),
             [*(sets or []), *(sets_b or [])],
@@ -118,19 +119,21 @@ class EventRoomRoutes(Controller):
         principal: Caller,
         state: State,
     ) -> Room:
-        return await service.set_locked_types(
-            database(state), live_hub(state), principal, parse_id(room_id, "room_id"),
-            strict(data, LockedTypesUpdate),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.set_locked_types(
+                tx, p.hub, principal, parse_id(room_id, "room_id"),
+                strict(data, LockedTypesUpdate),
+            )  # fmt: skip
 
     @patch("/agents", summary="Ban or unban an account in the room")
     async def agents(
         self, room_id: FromPath[str], data: Body[AgentUpdate], principal: Caller, state: State
     ) -> dict[str, Any]:
-        await service.set_ban(
-            database(state), live_hub(state), principal, parse_id(room_id, "room_id"),
-            strict(data, AgentUpdate),
-        )  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            await service.set_ban(tx, p.hub, principal, parse_id(room_id, "room_id"),
+                                  strict(data, AgentUpdate))  # fmt: skip
         return {}
 
     @get("/agents", summary="Who is connected to the room's live socket")
@@ -138,9 +141,10 @@ class EventRoomRoutes(Controller):
         self, room_id: FromPath[str], principal: Caller, state: State
     ) -> list[dict[str, str]]:
         room = parse_id(room_id, "room_id")
-        await service.read_room(database(state), principal, room)
-        return [{"account_id": a} for a in await live_hub(state).agents(room)]
+        p = runtime(state)
+        await service.read_room(p.db, principal, room)
+        return [{"account_id": a} for a in await p.hub.agents(room)]
 
     @get("/bans", summary="Who is banned from the room")
     async def bans(self, room_id: FromPath[str], principal: Caller, state: State) -> list[Ban]:
-        return await service.list_bans(database(state), principal, parse_id(room_id, "room_id"))
+        return await service.list_bans(runtime(state).db, principal, parse_id(room_id, "room_id"))

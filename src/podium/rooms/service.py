@@ -6,14 +6,13 @@ import time
 import uuid
 from typing import Any
 
-import asyncpg
 import msgspec
 
+from podium.auth.admission import check_admitted
 from podium.auth.models import Principal
 from podium.auth.policy import Action, allowed, authorize
-from podium.db import Database
+from podium.db import Executor, Row, Unit
 from podium.errors import Conflict, NotFound, ValidationFailed
-from podium.lobby.checks import check_admitted
 from podium.notifications.service import notify
 from podium.rooms import queries
 from podium.rooms.live import Hub, announce, ban_message, room_frame, room_message
@@ -43,7 +42,7 @@ def check_data(data: Any) -> None:
         )
 
 
-def _room(row: asyncpg.Record) -> Room:
+def _room(row: Row) -> Room:
     return Room(
         id=row["id"],
         audience=row["audience"],
@@ -62,20 +61,22 @@ def _room_not_found(room_id: uuid.UUID) -> NotFound:
 
 
 async def store_event(
-    ex: Any, room_id: uuid.UUID, principal: Principal, event: EventCreate
+    tx: Unit, hub: Hub, room_id: uuid.UUID, principal: Principal, event: EventCreate
 ) -> Event:
-    """Store one event in an open room (`ex`: the database, or a connection in a transaction)."""
+    """Store one event in an open room; once the unit commits, its live subscribers get it."""
     check_data(event.data)
-    row = await ex.fetchrow(
+    row = await tx.fetchrow(
         queries.INSERT_EVENT, room_id, uuid.uuid4(), event.type, event.set or event.type,
         event.label, event.attribute, event.data, event.removed, principal.account_id,
     )  # fmt: skip
     if row is None:
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
-    return Event(**dict(row))
+    stored = Event(**dict(row))
+    tx.after_commit(lambda: announce(hub, room_id, stored))
+    return stored
 
 
-async def read_room(db: Database, principal: Principal, room_id: uuid.UUID) -> Room:
+async def read_room(db: Executor, principal: Principal, room_id: uuid.UUID) -> Room:
     authorize(principal, Action.READ_CLASS)
     row = await db.fetchrow(queries.SELECT_ROOM, room_id, principal.audience)
     if row is None:
@@ -84,7 +85,7 @@ async def read_room(db: Database, principal: Principal, room_id: uuid.UUID) -> R
 
 
 async def update_room(
-    db: Database, principal: Principal, room_id: uuid.UUID, data: RoomUpdate, fields: set[str]
+    db: Executor, principal: Principal, room_id: uuid.UUID, data: RoomUpdate, fields: set[str]
 ) -> Room:
     """Close or extend the room (`time`'s end), change its tags. A closed room stays closed."""
     authorize(principal, Action.UPDATE_CLASS)
@@ -103,12 +104,12 @@ async def update_room(
 
 
 async def post_event(
-    db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, event: EventCreate
+    tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, event: EventCreate
 ) -> Event | None:
     """A participant's post: not when banned, a locked type only for moderators, not in a
     closed room. A non-persistent event is checked, delivered live and not stored (None)."""
     authorize(principal, Action.POST_EVENT)
-    row = await db.fetchrow(
+    row = await tx.db.fetchrow(
         queries.SELECT_ROOM_FOR_POST, room_id, principal.audience, principal.account_id
     )
     if row is None:
@@ -116,88 +117,76 @@ async def post_event(
     check_may_post(
         event.type, row["locked_types"], allowed(principal, Action.UPDATE_CLASS), row["banned"]
     )
-    await check_admitted(db, principal, row["class_id"])
+    await check_admitted(tx.db, principal, row["class_id"])
     if row["closed"]:
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
-    if not event.is_persistent:
+    return await store_or_relay(tx, hub, principal, row["class_id"], room_id, event,
+                                row["opened_at"])  # fmt: skip
+
+
+async def store_or_relay(
+    tx: Unit, hub: Hub, principal: Principal, class_id: uuid.UUID, room_id: uuid.UUID,
+    event: EventCreate, opened_at: float | None = None,
+) -> Event | None:  # fmt: skip
+    """Store the event (delivered live once the unit commits); a non-persistent one is only
+    delivered live (None). A claim is also told to the tenant (`event.claim`), in the unit."""
+    stored = None
+    if event.is_persistent:
+        stored = await store_event(tx, hub, room_id, principal, event)
+    else:
         check_data(event.data)
-        if event.is_claim:
-            await notify_claim(db, principal, row["class_id"], room_id, event)
-        since_open = int((time.time() - row["opened_at"]) * 1e9)
-        await announce(hub, room_id, None, event, principal.account_id, since_open)
-        return None
-    stored = await store_claimed(db, principal, row["class_id"], room_id, event)
-    await announce(hub, room_id, stored)
-    return stored
-
-
-async def notify_claim(
-    ex: Any, principal: Principal, class_id: uuid.UUID, room_id: uuid.UUID, event: Any
-) -> None:
-    """A claim (`is_claim: true`) is also told to the tenant: `event.claim`."""
-    await notify(ex, principal.audience, "event.claim",
-                 {"class_id": class_id, "room_id": room_id, "event": event})  # fmt: skip
-
-
-async def store_claimed(
-    db: Database, principal: Principal, class_id: uuid.UUID, room_id: uuid.UUID,
-    event: EventCreate,
-) -> Event:  # fmt: skip
-    """Store the event; a claim's notification commits in the same transaction."""
-    if not event.is_claim:
-        return await store_event(db, room_id, principal, event)
-    async with db.transaction() as conn:
-        stored = await store_event(conn, room_id, principal, event)
-        await notify_claim(conn, principal, class_id, room_id, stored)
+        since_open = None if opened_at is None else int((time.time() - opened_at) * 1e9)
+        tx.after_commit(
+            lambda: announce(hub, room_id, None, event, principal.account_id, since_open)
+        )
+    if event.is_claim:
+        await notify(tx, principal.audience, "event.claim",
+                     {"class_id": class_id, "room_id": room_id,
+                      "event": stored if stored is not None else event})  # fmt: skip
     return stored
 
 
 async def set_locked_types(
-    db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
+    tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
 ) -> Room:
     """Merge into the room's locked types; subscribers and the tenant (`room.update`) are told."""
     authorize(principal, Action.UPDATE_CLASS)
-    async with db.transaction() as conn:
-        row = await conn.fetchrow(
-            queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
-        )
-        if row is None:
-            raise _room_not_found(room_id)
-        room = _room(row)
-        await notify(conn, principal.audience, "room.update", room)
-    await hub.publish(room_id, room_message(room_frame(room)))
+    row = await tx.fetchrow(
+        queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
+    )
+    if row is None:
+        raise _room_not_found(room_id)
+    room = _room(row)
+    await notify(tx, principal.audience, "room.update", room)
+    tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))
     return room
 
 
 async def set_ban(
-    db: Database, hub: Hub, principal: Principal, room_id: uuid.UUID, data: AgentUpdate
+    tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, data: AgentUpdate
 ) -> None:
     """Ban (the account's live sockets in the room close at once, in every process) or unban;
     the tenant is told (`room.ban`)."""
     authorize(principal, Action.UPDATE_CLASS)
-    await read_room(db, principal, room_id)
-    async with db.transaction() as conn:
-        if data.value:
-            await conn.execute(
-                queries.BAN, room_id, data.account_id, data.reason, principal.account_id
-            )
-        else:
-            await conn.execute(queries.UNBAN, room_id, data.account_id)
-        await notify(conn, principal.audience, "room.ban",
-                     {"room_id": room_id, "account_id": data.account_id, "value": data.value,
-                      "reason": data.reason})  # fmt: skip
+    await read_room(tx, principal, room_id)
     if data.value:
-        await hub.publish(room_id, ban_message(data.account_id))
+        await tx.execute(queries.BAN, room_id, data.account_id, data.reason, principal.account_id)
+        tx.after_commit(lambda: hub.publish(room_id, ban_message(data.account_id)))
+    else:
+        await tx.execute(queries.UNBAN, room_id, data.account_id)
+    await notify(tx, principal.audience, "room.ban",
+                 {"room_id": room_id, "account_id": data.account_id, "value": data.value,
+                  "reason": data.reason})  # fmt: skip
 
 
-async def list_bans(db: Database, principal: Principal, room_id: uuid.UUID) -> list[Ban]:
+async def list_bans(db: Executor, principal: Principal, room_id: uuid.UUID) -> list[Ban]:
     authorize(principal, Action.UPDATE_CLASS)
     await read_room(db, principal, room_id)
     return [Ban(**dict(row)) for row in await db.fetch(queries.SELECT_BANS, room_id)]
 
 
 async def list_events(
-    db: Database,
+    db: Executor,
     principal: Principal,
     room_id: uuid.UUID,
     *,
@@ -221,7 +210,7 @@ async def list_events(
 
 
 async def read_state(
-    db: Database,
+    db: Executor,
     principal: Principal,
     room_id: uuid.UUID,
     sets: list[str],

@@ -22,12 +22,16 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from podium.auth.service import TenantDirectory, bearer_token
+from podium.auth.admission import held_now
+from podium.auth.models import Principal
+from podium.auth.service import bearer_token
+from podium.db import Database
 from podium.errors import PodiumError, to_podium_error, validation_error
-from podium.lobby.checks import gate
 from podium.rooms import queries, service
 from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, Subscriber, event_frame
+from podium.rooms.models import Gate
 from podium.rooms.schemas import Event, EventCreate
+from podium.runtime import Podium, runtime
 from podium.validation import strict
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -55,14 +59,13 @@ def _after(socket: WebSocket[Any, Any, Any]) -> int | None:
 
 @websocket("/api/v1/event_rooms/{room_id:str}/live", name="event_room_live")
 async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None:
-    state = socket.app.state
-    tenants: TenantDirectory = state.tenants
+    p = runtime(socket.app.state)
     await socket.accept()
     try:
         token = bearer_token(
             socket.headers.get("authorization"), socket.query_params.get("access_token")
         )
-        principal = await tenants.authenticate(token)
+        principal = await p.tenants.authenticate(token)
     except PodiumError as exc:
         await socket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
         return
@@ -72,7 +75,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
     except ValueError as exc:
         await socket.close(CLOSE_BAD_REQUEST, str(exc)[:120])
         return
-    row = await state.db.fetchrow(
+    row = await p.db.fetchrow(
         queries.SELECT_ROOM_FOR_POST, room, principal.audience, principal.account_id
     )
     if row is None:
@@ -83,7 +86,8 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         return
 
     # A participant the lobby holds back hears only the lobby's events until let in.
-    lobby_gate = await gate(state.db, principal, row["class_id"])
+    held = await held_now(p.db, principal, row["class_id"])
+    lobby_gate = None if held is None else Gate(str(principal.participant_id), held)
 
     async def send(text: str) -> None:
         if lobby_gate is None or lobby_gate.passes(text):
@@ -93,21 +97,21 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         await socket.close(code, reason)
 
     subscriber = Subscriber(principal.account_id, send, close)
-    await state.hub.join(room, subscriber)
+    await p.hub.join(room, subscriber)
     try:
         if after is not None:
-            subscriber.last_seq = await _catch_up(state.db, send, room, after)
+            subscriber.last_seq = await _catch_up(p.db, send, room, after)
         subscriber.caught_up()
-        await _receive_posts(socket, state, principal, room)
+        await _receive_posts(socket, p, principal, room)
     except WebSocketDisconnect:
         pass
     finally:
         subscriber.closed = True
-        await state.hub.leave(room, subscriber)
+        await p.hub.leave(room, subscriber)
 
 
 async def _catch_up(
-    db: Any, send: Callable[[str], Awaitable[None]], room: uuid.UUID, after: int
+    db: Database, send: Callable[[str], Awaitable[None]], room: uuid.UUID, after: int
 ) -> int:
     """Send the stored events after `after`; answers the last sequence number sent."""
     last = after
@@ -122,17 +126,19 @@ async def _catch_up(
 
 
 async def _receive_posts(
-    socket: WebSocket[Any, Any, Any], state: Any, principal: Any, room: uuid.UUID
+    socket: WebSocket[Any, Any, Any], p: Podium, principal: Principal, room: uuid.UUID
 ) -> None:
+    """Each message a client sends is one use case: its own unit."""
     while True:
         text = await socket.receive_data(mode="text")
         ref = None
         try:
             post = msgspec.convert(_decode(text), Post)
             ref = post.ref
-            event = await service.post_event(
-                state.db, state.hub, principal, room, strict(post.event, EventCreate)
-            )
+            async with p.db.unit() as tx:
+                event = await service.post_event(
+                    tx, p.hub, principal, room, strict(post.event, EventCreate)
+                )
             reply: dict[str, Any] = {"message": "reply", "ref": ref, "event": event}
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             reply = {"message": "reply", "ref": ref, "error": validation_error(str(exc)).problem()}

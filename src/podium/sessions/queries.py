@@ -18,21 +18,12 @@ WHERE id = $1
 
 SET_PICTURE = "UPDATE classes SET picture = $2, updated_at = now() WHERE id = $1"
 
-# Cancel for good: nobody enters (the links check canceled_at) and both rooms close; a session
-# that never took place is not announced as stopped.
+# Cancel for good: nobody enters (the links check canceled_at); the lifecycle ends it in the
+# same unit (both rooms close; a session that never took place is not announced as stopped).
 CANCEL = """
-WITH c AS (
-    UPDATE classes SET canceled_at = now(), updated_at = now(), stop_announced_at = now()
-    WHERE id = $1 AND canceled_at IS NULL
-    RETURNING id, event_room_id, conference_room_id
-), e AS (
-    UPDATE event_rooms e SET closed_at = coalesce(e.closed_at, now())
-    FROM c WHERE e.id = c.event_room_id
-), r AS (
-    UPDATE conference_rooms r SET closed_at = coalesce(r.closed_at, now())
-    FROM c WHERE r.id = c.conference_room_id
-)
-SELECT id FROM c
+UPDATE classes SET canceled_at = now(), updated_at = now()
+WHERE id = $1 AND canceled_at IS NULL
+RETURNING id
 """
 
 PARTICIPANTS_OF = """

@@ -9,9 +9,10 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from podium.dependencies import Caller, database, live_hub
+from podium.dependencies import Caller
 from podium.errors import BadRequest
 from podium.participants.routes import links
+from podium.runtime import runtime
 from podium.sessions import service
 from podium.sessions.models import parse_flag
 from podium.sessions.schemas import (
@@ -42,69 +43,82 @@ class SessionRoutes(Controller):
 
     @post("/sessions", status_code=200, summary="Create a session")
     async def create(self, request: Req, principal: Caller, state: State) -> Session:
-        return await service.create_session(database(state), state.pool, principal,
-                                            await _json(request), links(state))  # fmt: skip
+        p, body = runtime(state), await _json(request)
+        async with p.db.unit() as tx:
+            return await service.create_session(tx, p.media, p.settings, principal, body,
+                                                links(p))  # fmt: skip
 
     @get("/sessions", summary="A page of sessions")
     async def list(self, request: Req, principal: Caller, state: State) -> SessionPage:
         query = {k: request.query_params.get(k) for k in (
             "page", "page_size", "start_time", "end_time", "include_canceled",
             "deleted_participants", "state", "order")}  # fmt: skip
-        return await service.list_sessions(database(state), principal, query, links(state))
+        p = runtime(state)
+        return await service.list_sessions(p.db, principal, query, links(p))
 
     @get("/sessions/{session_id:str}", summary="A session")
     async def read(
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> Session:
-        return await service.read_session(database(state), principal, session_id, links(state),
+        p = runtime(state)
+        return await service.read_session(p.db, principal, session_id, links(p),
                                           _deleted(request))  # fmt: skip
 
     @put("/sessions/{session_id:str}", summary="Change a session's times, name or picture")
     async def update(
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> Session:
-        return await service.update_session(database(state), state.pool, principal, session_id,
-                                            await _json(request), links(state))  # fmt: skip
+        p, body = runtime(state), await _json(request)
+        async with p.db.unit() as tx:
+            return await service.update_session(tx, p.media, p.settings, principal, session_id,
+                                                body, links(p))  # fmt: skip
 
     @delete("/sessions/{session_id:str}", status_code=200, summary="Cancel a session (for good)")
     async def cancel(
         self, session_id: FromPath[str], principal: Caller, state: State
     ) -> UnitResponse:
-        return await service.cancel_session(database(state), state.pool, principal, session_id)
+        async with runtime(state).db.unit() as tx:
+            return await service.cancel_session(tx, principal, session_id)
 
     @post("/sessions/{session_id:str}/participants", status_code=200,
           summary="Add a participant to a session")  # fmt: skip
     async def add(
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> Participant:
-        return await service.add_participant(database(state), principal, session_id,
-                                             await _json(request), links(state))  # fmt: skip
+        p, body = runtime(state), await _json(request)
+        async with p.db.unit() as tx:
+            return await service.add_participant(tx, principal, session_id, body, links(p))
 
     @get("/sessions/{session_id:str}/participants", summary="A session's participants")
     async def participants(
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> ParticipantPage:
-        return await service.session_participants(database(state), principal, session_id,
-                                                  links(state), _deleted(request))  # fmt: skip
+        p = runtime(state)
+        return await service.session_participants(p.db, principal, session_id, links(p),
+                                                  _deleted(request))  # fmt: skip
 
     @get("/participants/{participant_id:str}", summary="A participant")
     async def participant(
         self, participant_id: FromPath[str], principal: Caller, state: State
     ) -> Participant:
-        return await service.read_participant(database(state), principal, participant_id,
-                                              links(state))  # fmt: skip
+        p = runtime(state)
+        return await service.read_participant(p.db, principal, participant_id, links(p))
 
     @put("/participants/{participant_id:str}", summary="Change a participant")
     async def update_participant(
         self, participant_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> Participant:
-        return await service.update_participant(database(state), principal, participant_id,
-                                                await _json(request), links(state))  # fmt: skip
+        p, body = runtime(state), await _json(request)
+        async with p.db.unit() as tx:
+            return await service.update_participant(tx, principal, participant_id, body,
+                                                    links(p))  # fmt: skip
 
     @delete("/participants/{participant_id:str}", status_code=200,
             summary="Cancel a participant (for good)")  # fmt: skip
     async def cancel_participant(
         self, participant_id: FromPath[str], principal: Caller, state: State
     ) -> UnitResponse:
-        return await service.cancel_participant(database(state), live_hub(state), state.pool,
-                                                principal, participant_id)  # fmt: skip
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.cancel_participant(tx, p.hub, p.media, principal,
+                                                    participant_id)  # fmt: skip

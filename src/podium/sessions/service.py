@@ -14,11 +14,13 @@ from msgspec import UNSET
 
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
+from podium.classes import lifecycle
 from podium.classes.models import Kind
 from podium.classes.schemas import ClassCreate, ClassUpdate
 from podium.classes.service import ClassRef, create_class, update_class
-from podium.conference.pool import MediaPool
-from podium.db import Database
+from podium.conference.backends import Media
+from podium.config import Settings
+from podium.db import Executor, Row, Unit
 from podium.errors import BadRequest, NotFound, ValidationFailed
 from podium.participants import service as participants
 from podium.participants.schemas import ParticipantCreate, ParticipantUpdate
@@ -71,7 +73,7 @@ def _id(value: str, what: str) -> uuid.UUID:
         raise NotFound(f"`{what}` not found", code=f"{what}_not_found") from None
 
 
-def _participant(row: Any, links: participants.Links) -> Participant:
+def _participant(row: Row, links: participants.Links) -> Participant:
     canceled = row["canceled_at"] is not None
     return Participant(
         participant_id=str(row["id"]), session_id=str(row["class_id"]),
@@ -83,7 +85,7 @@ def _participant(row: Any, links: participants.Links) -> Participant:
     )  # fmt: skip
 
 
-def _session(row: Any, people: list[Participant]) -> Session:
+def _session(row: Row, people: list[Participant]) -> Session:
     return Session(
         session_id=str(row["id"]), team_id=row["audience"], client_id=row["client_id"],
         session_name=row["title"], picture=row["picture"],
@@ -94,7 +96,7 @@ def _session(row: Any, people: list[Participant]) -> Session:
 
 
 async def _people(
-    db: Any, ids: list[uuid.UUID], deleted: bool, links: participants.Links
+    db: Executor, ids: list[uuid.UUID], deleted: bool, links: participants.Links
 ) -> dict[uuid.UUID, list[Participant]]:
     out: dict[uuid.UUID, list[Participant]] = {i: [] for i in ids}
     for row in await db.fetch(queries.PARTICIPANTS_OF, ids, deleted):
@@ -102,7 +104,7 @@ async def _people(
     return out
 
 
-async def _row(db: Any, principal: Principal, session_id: uuid.UUID) -> Any:
+async def _row(db: Executor, principal: Principal, session_id: uuid.UUID) -> Row:
     authorize(principal, Action.UPDATE_CLASS)
     row = await db.fetchrow(queries.SESSION, session_id, principal.audience)
     if row is None:
@@ -116,11 +118,11 @@ def _client_of(principal: Principal) -> str | None:
 
 
 async def _add(
-    db: Database, principal: Principal, session_id: uuid.UUID, p: ParticipantCreationRequest,
+    tx: Unit, principal: Principal, session_id: uuid.UUID, p: ParticipantCreationRequest,
     single_use: bool, links: participants.Links, field: str,
 ) -> uuid.UUID:  # fmt: skip
     made = await participants.create_participant(
-        db, principal, session_id,
+        tx, principal, session_id,
         ParticipantCreate(display_name=p.display_name or "Participant", picture=p.picture,
                           role=podium_role(p.role, field), state=p.state,  # type: ignore[arg-type]
                           single_use=single_use),
@@ -130,8 +132,11 @@ async def _add(
 
 
 async def create_session(
-    db: Database, pool: MediaPool, principal: Principal, raw: Any, links: participants.Links
-) -> Session:
+    tx: Unit, media: Media, settings: Settings, principal: Principal, raw: Any,
+    links: participants.Links,
+) -> Session:  # fmt: skip
+    """The session with its rooms, flags and participants, all in the unit: stored whole or
+    not at all."""
     authorize(principal, Action.CREATE_CLASS)
     data = body_as(raw, SessionCreationRequest)
     start = parse_time(data.start_time, "start_time")
@@ -142,21 +147,21 @@ async def create_session(
         podium_role(p.role, f"participants[{i}].role")
     flags = list(dict.fromkeys(data.feature_flags or []))
     outcome = await create_class(
-        db, principal, Kind.SESSION,
+        tx, media, settings, principal, Kind.SESSION,
         ClassCreate(scope=f"session-{uuid.uuid4()}", audience=principal.audience,
                     title=data.session_name, time=(start, end), locked_chat=False),
-        pool=pool,
+        alone=False,
     )  # fmt: skip
     session_id = outcome.body.class_id
-    await db.execute(queries.SET_EXTRA, session_id, data.picture, flags, _client_of(principal))
+    await tx.execute(queries.SET_EXTRA, session_id, data.picture, flags, _client_of(principal))
     for i, p in enumerate(people):
-        await _add(db, principal, session_id, p, UNIQUE_LINKS in flags, links,
+        await _add(tx, principal, session_id, p, UNIQUE_LINKS in flags, links,
                    f"participants[{i}].role")  # fmt: skip
-    return await read_session(db, principal, str(session_id), links)
+    return await read_session(tx, principal, str(session_id), links)
 
 
 async def read_session(
-    db: Database, principal: Principal, session_id: str, links: participants.Links,
+    db: Executor, principal: Principal, session_id: str, links: participants.Links,
     deleted: bool = False,
 ) -> Session:  # fmt: skip
     row = await _row(db, principal, _id(session_id, "session_id"))
@@ -165,7 +170,7 @@ async def read_session(
 
 
 async def list_sessions(
-    db: Database, principal: Principal, query: dict[str, str | None], links: participants.Links
+    db: Executor, principal: Principal, query: dict[str, str | None], links: participants.Links
 ) -> SessionPage:
     authorize(principal, Action.UPDATE_CLASS)
     page = parse_int(query.get("page"), "page", 0, 0, 1_000_000)
@@ -201,11 +206,11 @@ async def list_sessions(
 
 
 async def update_session(
-    db: Database, pool: MediaPool, principal: Principal, session_id: str, raw: Any,
+    tx: Unit, media: Media, settings: Settings, principal: Principal, session_id: str, raw: Any,
     links: participants.Links,
 ) -> Session:  # fmt: skip
     data = body_as(raw, SessionUpdateRequest)
-    row = await _row(db, principal, _id(session_id, "session_id"))
+    row = await _row(tx, principal, _id(session_id, "session_id"))
     check_may_change(row, time.time())
     start = parse_time(data.start_time, "start_time") if data.start_time else row["starts_at"]
     end = parse_time(data.end_time, "end_time") if data.end_time else row["ends_at"]
@@ -213,36 +218,37 @@ async def update_session(
     changes = ClassUpdate(
         time=(start, end), title=UNSET if data.session_name is None else data.session_name
     )
-    await update_class(db, pool, principal, ClassRef(Kind.SESSION, id=row["id"]), changes)
+    await update_class(tx, media, settings, principal, ClassRef(Kind.SESSION, id=row["id"]),
+                       changes)  # fmt: skip
     if data.picture is not None:
-        await db.execute(queries.SET_PICTURE, row["id"], data.picture)
-    return await read_session(db, principal, session_id, links)
+        await tx.execute(queries.SET_PICTURE, row["id"], data.picture)
+    return await read_session(tx, principal, session_id, links)
 
 
-async def cancel_session(
-    db: Database, pool: MediaPool, principal: Principal, session_id: str
-) -> UnitResponse:
-    row = await _row(db, principal, _id(session_id, "session_id"))
+async def cancel_session(tx: Unit, principal: Principal, session_id: str) -> UnitResponse:
+    """For good: nobody enters, and the class lifecycle ends it (no `.stop`: it never ran)."""
+    row = await _row(tx, principal, _id(session_id, "session_id"))
     check_may_cancel(row, time.time())
-    if await db.fetchval(queries.CANCEL, row["id"]) is None:
+    if await tx.fetchval(queries.CANCEL, row["id"]) is None:
         raise BadRequest("the session was cancelled already; cancel is for good",
                          code="session_canceled")  # fmt: skip
+    await lifecycle.end(tx, [row["id"]], lifecycle.Cause.CANCELED)
     return UnitResponse(ok=True)
 
 
 async def add_participant(
-    db: Database, principal: Principal, session_id: str, raw: Any, links: participants.Links
+    tx: Unit, principal: Principal, session_id: str, raw: Any, links: participants.Links
 ) -> Participant:
     data = body_as(raw, ParticipantCreationRequest)
-    row = await _row(db, principal, _id(session_id, "session_id"))
+    row = await _row(tx, principal, _id(session_id, "session_id"))
     check_may_change(row, time.time())  # a started session takes people; a finished one not
-    made = await _add(db, principal, row["id"], data, UNIQUE_LINKS in row["feature_flags"],
+    made = await _add(tx, principal, row["id"], data, UNIQUE_LINKS in row["feature_flags"],
                       links, "role")  # fmt: skip
-    return await read_participant(db, principal, str(made), links)
+    return await read_participant(tx, principal, str(made), links)
 
 
 async def session_participants(
-    db: Database, principal: Principal, session_id: str, links: participants.Links,
+    db: Executor, principal: Principal, session_id: str, links: participants.Links,
     deleted: bool,
 ) -> ParticipantPage:  # fmt: skip
     row = await _row(db, principal, _id(session_id, "session_id"))
@@ -251,7 +257,7 @@ async def session_participants(
                            page_count=1 if people else 0)  # fmt: skip
 
 
-async def _participant_row(db: Any, principal: Principal, participant_id: str) -> Any:
+async def _participant_row(db: Executor, principal: Principal, participant_id: str) -> Row:
     authorize(principal, Action.UPDATE_CLASS)
     row = await db.fetchrow(queries.PARTICIPANT, _id(participant_id, "participant_id"),
                             principal.audience)  # fmt: skip
@@ -261,7 +267,7 @@ async def _participant_row(db: Any, principal: Principal, participant_id: str) -
 
 
 async def read_participant(
-    db: Database, principal: Principal, participant_id: str, links: participants.Links
+    db: Executor, principal: Principal, participant_id: str, links: participants.Links
 ) -> Participant:
     row = await _participant_row(db, principal, participant_id)
     people = await _people(db, [row["class_id"]], True, links)
@@ -269,11 +275,10 @@ async def read_participant(
 
 
 async def update_participant(
-    db: Database, principal: Principal, participant_id: str, raw: Any,
-    links: participants.Links,
-) -> Participant:  # fmt: skip
+    tx: Unit, principal: Principal, participant_id: str, raw: Any, links: participants.Links
+) -> Participant:
     data = body_as(raw, ParticipantUpdateRequest)
-    row = await _participant_row(db, principal, participant_id)
+    row = await _participant_row(tx, principal, participant_id)
     check_may_change(row, time.time())
     fields: dict[str, Any] = {}
     if data.display_name is not None:
@@ -285,17 +290,17 @@ async def update_participant(
     if data.role is not None:
         fields["role"] = podium_role(data.role)
     if fields:
-        await participants.update_participant(db, principal, row["id"],
+        await participants.update_participant(tx, principal, row["id"],
                                               ParticipantUpdate(**fields), links)  # fmt: skip
-    return await read_participant(db, principal, participant_id, links)
+    return await read_participant(tx, principal, participant_id, links)
 
 
 async def cancel_participant(
-    db: Database, hub: Hub, pool: MediaPool, principal: Principal, participant_id: str
+    tx: Unit, hub: Hub, media: Media, principal: Principal, participant_id: str
 ) -> UnitResponse:
-    row = await _participant_row(db, principal, participant_id)
+    row = await _participant_row(tx, principal, participant_id)
     if row["ends_at"] is not None and row["ends_at"] <= time.time():
         raise BadRequest("the session has finished; its participants can no longer be cancelled",
                          code="session_finished")  # fmt: skip
-    await participants.cancel_participant(db, hub, pool, principal, row["id"])
+    await participants.cancel_participant(tx, hub, media, principal, row["id"])
     return UnitResponse(ok=True)

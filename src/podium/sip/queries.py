@@ -13,13 +13,20 @@ UPDATE classes SET sip_state = $2, sip_dialin_id = coalesce(sip_dialin_id, $3), 
 WHERE id = $1
 """
 
-WITHOUT_PIN = """
-SELECT id FROM participants WHERE class_id = $1 AND attendee_pin IS NULL AND canceled_at IS NULL
+# The class's SIP state, its row held until the unit ends: PINs are drawn for one class at a
+# time (NO KEY UPDATE: participants can still be added meanwhile).
+LOCK_SIP_STATE = "SELECT sip_state FROM classes WHERE id = $1 FOR NO KEY UPDATE"
+
+# Every participant's PIN (cancelled ones keep theirs: PINs stay unique in the class).
+PINS = """
+SELECT id, attendee_pin, canceled_at IS NOT NULL AS canceled FROM participants WHERE class_id = $1
 """
 
-SET_PIN = "UPDATE participants SET attendee_pin = $2 WHERE id = $1 AND attendee_pin IS NULL"
-
-SIP_STATE = "SELECT sip_state FROM classes WHERE id = $1"
+SET_PINS = """
+UPDATE participants p SET attendee_pin = x.pin
+FROM unnest($1::uuid[], $2::text[]) AS x (id, pin)
+WHERE p.id = x.id AND p.attendee_pin IS NULL
+"""
 
 # The class a dial-in id names (SIP on, open, not cancelled) and, with a PIN, its attendee.
 DIALIN = """

@@ -10,8 +10,9 @@ from litestar.params import FromPath
 
 from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
-from podium.dependencies import Caller, database, rate_limit
+from podium.dependencies import Caller, rate_limit
 from podium.ids import parse_id
+from podium.runtime import runtime
 from podium.sip import service
 from podium.sip.schemas import Verified, Verify
 from podium.validation import Body, strict
@@ -23,20 +24,21 @@ async def set_sip(
     class_id: FromPath[str], request: Request[Any, Any, Any], principal: Caller, state: State
 ) -> ClassRead:
     cid = parse_id(class_id, "class_id")
-    s = state.settings
-    configured = bool(s.sip_dialin_number and s.sip_secret)
-    actual = await service.set_sip(database(state), principal, cid, kind_in(request),
-                                   await body_or_none(request),
-                                   configured)  # fmt: skip
-    return await class_answer(state, principal, actual, cid)
+    p = runtime(state)
+    configured = bool(p.settings.sip_dialin_number and p.settings.sip_secret)
+    body = await body_or_none(request)
+    async with p.db.unit() as tx:
+        kind = await service.set_sip(tx, principal, cid, kind_in(request), body, configured)
+        return await class_answer(tx, p.settings, principal, kind, cid)
 
 
 @post("/api/v1/sip/verify", status_code=200, tags=["sip"], security=[],
       summary="For a SIP bridge: who calls with this dial-in id and PIN (HMAC-signed)")  # fmt: skip
 async def verify(data: Body[Verify], request: Request[Any, Any, Any], state: State) -> Verified:
     rate_limit(state, request, "sip")
+    p = runtime(state)
     return await service.verify(
-        database(state), state.settings.sip_secret, state.tenants.issuing_key,
+        p.db, p.settings.sip_secret, p.tenants.issuing_key,
         request.headers.get("podium-sip-random"), request.headers.get("podium-sip-checksum"),
         await request.body(), strict(data, Verify),
     )  # fmt: skip

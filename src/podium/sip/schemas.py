@@ -8,12 +8,6 @@ from uuid import UUID
 from msgspec import Meta, Struct, field
 
 
-class Sip(Struct, frozen=True):
-    state: int  # 0 off, 1 on with a PIN per attendee, 2 on without PIN
-    dialin_id: str | None = None  # what a caller enters after dialling the number
-    dialin_number: str | None = None
-
-
 class Verify(Struct, kw_only=True):
     dialin_id: Annotated[str, Meta(min_length=1, max_length=32)]
     pin: Annotated[str, Meta(min_length=1, max_length=32)] | None = None

@@ -10,8 +10,8 @@ import asyncpg
 
 from podium.auth import tokens
 from podium.auth.models import Principal
-from podium.auth.policy import MANAGING_ROLES
-from podium.db import Database
+from podium.auth.roles import MANAGING_ROLES
+from podium.db import Executor, Unit
 from podium.errors import NotFound, PreconditionFailed, Unauthorized
 from podium.sip import queries
 from podium.sip.models import check_bridge, check_sip_change, new_dialin_id, new_pin
@@ -36,11 +36,11 @@ def _standing(principal: Principal, class_id: uuid.UUID, account_role: str | Non
 
 
 async def set_sip(
-    db: Database, principal: Principal, class_id: uuid.UUID, kind: str | None, body: Any,
+    tx: Unit, principal: Principal, class_id: uuid.UUID, kind: str | None, body: Any,
     configured: bool,
 ) -> str:  # fmt: skip
     """Spec 003's PUT …/sip; the same state again changes nothing. Answers the class's kind."""
-    row = await db.fetchrow(queries.CLASS, class_id, principal.audience, kind,
+    row = await tx.fetchrow(queries.CLASS, class_id, principal.audience, kind,
                             principal.account_id)  # fmt: skip
     if row is None:
         raise NotFound(f"no {kind or 'class'} {class_id} in this audience",
@@ -53,30 +53,38 @@ async def set_sip(
     if state != row["sip_state"]:
         for _ in range(TRIES):  # a dial-in id is unique: draw again on the rare collision
             try:
-                await db.execute(queries.SET_STATE, class_id, state, new_dialin_id())
+                async with tx.savepoint():  # a collision must not abort the whole unit
+                    await tx.execute(queries.SET_STATE, class_id, state, new_dialin_id())
                 break
             except asyncpg.UniqueViolationError:
                 continue
     if state == 1:
-        await assign_pins(db, class_id)
+        await assign_pins(tx, class_id)
     return str(row["kind"])
 
 
-async def assign_pins(db: Any, class_id: uuid.UUID) -> None:
-    """Every attendee of a class with SIP state 1 gets a PIN unique in the class."""
-    if await db.fetchval(queries.SIP_STATE, class_id) != 1:
+async def assign_pins(tx: Unit, class_id: uuid.UUID) -> None:
+    """Every attendee of a class with SIP state 1 gets a PIN unique in the class (drawn here
+    against the class's PINs, one class at a time)."""
+    if await tx.fetchval(queries.LOCK_SIP_STATE, class_id) != 1:
         return
-    for row in await db.fetch(queries.WITHOUT_PIN, class_id):
-        for _ in range(TRIES):
-            try:
-                await db.execute(queries.SET_PIN, row["id"], new_pin())
-                break
-            except asyncpg.UniqueViolationError:
-                continue
+    rows = await tx.fetch(queries.PINS, class_id)
+    taken = {r["attendee_pin"] for r in rows if r["attendee_pin"] is not None}
+    ids, pins = [], []
+    for r in rows:
+        if r["attendee_pin"] is None and not r["canceled"]:
+            pin = new_pin()
+            while pin in taken:
+                pin = new_pin()
+            taken.add(pin)
+            ids.append(r["id"])
+            pins.append(pin)
+    if ids:
+        await tx.execute(queries.SET_PINS, ids, pins)
 
 
 async def verify(
-    db: Database, secret: str | None, issuing_key: str, nonce: str | None,
+    db: Executor, secret: str | None, issuing_key: str, nonce: str | None,
     checksum: str | None, raw: bytes, data: Verify,
 ) -> Verified:  # fmt: skip
     """A SIP bridge asks who a caller is (dial-in id, and PIN when the class wants one)."""

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from podium.db import Database
-from podium.pool import PoolClosed
+from podium.dbpool import PoolClosed
 
 
 @pytest.fixture
@@ -95,9 +95,9 @@ async def test_a_killed_backend_is_replaced(db: Database, database_url: str) -> 
 async def test_an_error_rolls_back_and_the_connection_is_reused(db: Database) -> None:
     await db.execute("CREATE TABLE t (x int UNIQUE)")
     with pytest.raises(asyncpg.UniqueViolationError):
-        async with db.transaction() as conn:
-            await conn.execute("INSERT INTO t VALUES (1)")
-            await conn.execute("INSERT INTO t VALUES (1)")
+        async with db.unit() as tx:
+            await tx.execute("INSERT INTO t VALUES (1)")
+            await tx.execute("INSERT INTO t VALUES (1)")
     assert await db.fetchval("SELECT count(*) FROM t") == 0
     assert db.pool.in_use == 0
 

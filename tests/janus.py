@@ -1,6 +1,7 @@
 """A private Janus on loopback, as notes/janus.md measured it: the videoroom plugin and the HTTP
 transport only, free ports, an admin secret, and the videoroom `admin_key` so only Podium can
-create rooms. Used by the tests and the benchmarks, and a template for operators' configs.
+create rooms. Used by the tests and the benchmarks (it is not part of the package: Podium runs
+against Janus servers an operator configures; docs/operations.md shows their config).
 """
 
 from __future__ import annotations
