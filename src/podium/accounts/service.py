@@ -6,11 +6,11 @@ from typing import Any
 
 from podium.accounts import queries
 from podium.auth.models import Principal
-from podium.db import Database
+from podium.db import Executor
 from podium.errors import NotFound
 
 
-async def read_property(db: Database, principal: Principal, property_id: str) -> Any:
+async def read_property(db: Executor, principal: Principal, property_id: str) -> Any:
     row = await db.fetchrow(
         queries.SELECT_PROPERTY, principal.audience, principal.account_id, property_id
     )
@@ -20,7 +20,7 @@ async def read_property(db: Database, principal: Principal, property_id: str) ->
 
 
 async def update_property(
-    db: Database, principal: Principal, property_id: str, value: Any
+    db: Executor, principal: Principal, property_id: str, value: Any
 ) -> dict[str, Any]:
     merged: dict[str, Any] = await db.fetchval(
         queries.MERGE_PROPERTY, principal.audience, principal.account_id, property_id, value

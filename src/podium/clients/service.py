@@ -21,7 +21,7 @@ import asyncpg
 
 from podium.auth import tokens
 from podium.clients import queries
-from podium.db import Database, Unit
+from podium.db import Executor, Row, Unit
 from podium.errors import BadRequest, NotFound, Unauthorized
 
 ACCESS_SECONDS = 3600
@@ -38,7 +38,7 @@ class NewClient:
     secret: str  # shown once
 
 
-async def create_client(db: Database, audience: str, name: str | None = None) -> NewClient:
+async def create_client(db: Executor, audience: str, name: str | None = None) -> NewClient:
     client_id, secret = secrets.token_hex(12), secrets.token_urlsafe(32)
     try:
         await db.execute(queries.INSERT, client_id, audience, _hash(secret), name)
@@ -47,11 +47,11 @@ async def create_client(db: Database, audience: str, name: str | None = None) ->
     return NewClient(client_id, secret)
 
 
-async def list_clients(db: Database, audience: str | None = None) -> list[Any]:
+async def list_clients(db: Executor, audience: str | None = None) -> list[Row]:
     return list(await db.fetch(queries.LIST, audience))
 
 
-async def remove_client(db: Database, client_id: str) -> bool:
+async def remove_client(db: Executor, client_id: str) -> bool:
     return await db.fetchval(queries.DELETE, client_id) is not None
 
 

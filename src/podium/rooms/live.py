@@ -29,7 +29,7 @@ import msgspec
 from podium.broker import Broker
 from podium.db import Database
 from podium.rooms import queries
-from podium.rooms.schemas import Event
+from podium.rooms.schemas import Event, Room
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def event_frame(event: Event | dict[str, Any]) -> str:
     return _encode({"message": "event", "event": event}).decode()
 
 
-def room_frame(room: Any) -> str:
+def room_frame(room: Room) -> str:
     return _encode({"message": "room", "room": room}).decode()
 
 

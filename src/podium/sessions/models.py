@@ -3,6 +3,7 @@ and what may happen when. Every refusal is a 400 problem saying which rule."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -67,7 +68,7 @@ def check_times(start: int, end: int, now: float) -> None:
                          code="end_before_start")  # fmt: skip
 
 
-def check_may_change(session: Any, now: float) -> None:
+def check_may_change(session: Mapping[str, Any], now: float) -> None:
     """A cancelled or finished session no longer changes."""
     if session["canceled_at"] is not None:
         raise BadRequest("the session was cancelled; it can no longer change",
@@ -77,7 +78,7 @@ def check_may_change(session: Any, now: float) -> None:
                          code="session_finished")  # fmt: skip
 
 
-def check_may_cancel(session: Any, now: float) -> None:
+def check_may_cancel(session: Mapping[str, Any], now: float) -> None:
     """Only before it starts, and only once (cancel is for good)."""
     if session["canceled_at"] is not None:
         raise BadRequest("the session was cancelled already; cancel is for good",
@@ -87,7 +88,7 @@ def check_may_cancel(session: Any, now: float) -> None:
                          "cancelled", code="session_started")  # fmt: skip
 
 
-def check_new_times(session: Any, start: int, end: int, now: float) -> None:
+def check_new_times(session: Mapping[str, Any], start: int, end: int, now: float) -> None:
     """An update: a moved start must still be in the future; the end after the start."""
     if start != session["starts_at"] and start <= now:
         raise BadRequest("a new start_time must be in the future", field="start_time",
