@@ -17,5 +17,6 @@ def test_the_benchmarks_import() -> None:
     import bench.fanout
     import bench.http
     import bench.provision
+    import bench.unit
 
-    assert bench.http.main and bench.fanout.main and bench.provision.main
+    assert bench.http.main and bench.fanout.main and bench.provision.main and bench.unit.main

@@ -113,7 +113,7 @@ async def test_a_failing_job_is_retried_then_kept_as_failed(db: Database) -> Non
     assert row["last_error"] == "OSError: the receiver is away"
 
 
-async def test_a_job_of_an_unknown_kind_fails_with_a_reason(db: Database) -> None:
+async def test_a_job_of_a_kind_this_process_does_not_run_is_left_alone(db: Database) -> None:
     registry = JobRegistry()
     registry.kind(JobKind("test.known", lambda job: asyncio.sleep(0)))
     runner = JobRunner(db, registry, poll_seconds=0.05)
@@ -121,7 +121,7 @@ async def test_a_job_of_an_unknown_kind_fails_with_a_reason(db: Database) -> Non
     await runner.start()
     await asyncio.sleep(0.3)
     await runner.stop()
-    assert (await job_row(db, job_id))["attempts"] == 0  # not this process's kind: left alone
+    assert (await job_row(db, job_id))["attempts"] == 0  # for a process that runs it
 
 
 async def test_periodic_tasks_run_again_after_failing(db: Database) -> None:

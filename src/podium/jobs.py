@@ -245,11 +245,8 @@ class JobRunner:
         return len(rows)
 
     async def _run(self, job: Job, token: uuid.UUID) -> None:
-        kind = self.registry.kinds.get(job.kind)
+        kind = self.registry.kinds[job.kind]  # claims ask only for this process's kinds
         try:
-            if kind is None:
-                await self._finish(job, token, None, "no handler for this kind in this process")
-                return
             outcome = await self._work(job, kind, token)
             if not isinstance(outcome, Lost):
                 await self._finish(job, token, kind, outcome)
@@ -288,15 +285,12 @@ class JobRunner:
         failure = work.exception()
         return None if failure is None else f"{type(failure).__name__}: {failure}"
 
-    async def _finish(
-        self, job: Job, token: uuid.UUID, kind: JobKind | None, error: str | None
-    ) -> None:
+    async def _finish(self, job: Job, token: uuid.UUID, kind: JobKind, error: str | None) -> None:
         if error is None:
             await self.db.execute(DONE, job.id, token)
             return
-        attempts_allowed = kind.max_attempts if kind is not None else 1
-        delay = kind.backoff(job.attempts) if kind is not None else 0.0
-        await self.db.execute(RETRY, job.id, token, delay, error[:500], attempts_allowed)
+        delay = kind.backoff(job.attempts)
+        await self.db.execute(RETRY, job.id, token, delay, error[:500], kind.max_attempts)
         log.info("job %s (%s) failed, try %s: %s", job.id, job.kind, job.attempts, error)
 
     async def _prune(self) -> None:

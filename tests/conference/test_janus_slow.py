@@ -95,22 +95,23 @@ class SlowProxy:
 
 
 @contextlib.asynccontextmanager
-async def podium_behind(
-    database_url: str, janus: JanusServer, proxy: SlowProxy, **env: str
-) -> AsyncIterator[httpx.AsyncClient]:
+async def slow_janus(
+    database_url: str, janus: JanusServer, delay: float, **env: str
+) -> AsyncIterator[tuple[SlowProxy, httpx.AsyncClient]]:
     """A real Podium process (the test client would answer one request at a time) whose Janus
-    admin API is reached through the proxy."""
-    config = {**janus.config(), "admin_url": proxy.url}
-    port = free_port()
-    proc = start_server(database_url, port, {"PODIUM_JANUS_URLS": json.dumps([config]), **env})
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", timeout=30,
-            headers={"Authorization": f"Bearer {token_for()}"},
-        ) as client:  # fmt: skip
-            yield client
-    finally:
-        stop_server(proc)
+    admin API answers `delay` seconds late, through the proxy."""
+    async with SlowProxy(janus.admin_url, delay) as proxy:
+        config = {**janus.config(), "admin_url": proxy.url}
+        port = free_port()
+        proc = start_server(database_url, port, {"PODIUM_JANUS_URLS": json.dumps([config]), **env})
+        try:
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", timeout=30,
+                headers={"Authorization": f"Bearer {token_for()}"},
+            ) as client:  # fmt: skip
+                yield proxy, client
+        finally:
+            stop_server(proc)
 
 
 async def stored(database_url: str, sql: str) -> Any:
@@ -124,10 +125,7 @@ async def stored(database_url: str, sql: str) -> Any:
 async def test_a_class_refused_after_its_janus_room_was_made_leaves_nothing(
     database_url: str, janus: JanusServer
 ) -> None:
-    async with (
-        SlowProxy(janus.admin_url, delay=1.0) as proxy,
-        podium_behind(database_url, janus, proxy) as client,
-    ):
+    async with slow_janus(database_url, janus, 1.0) as (proxy, client):
         # Both pass every check before Janus; both rooms are made; one store wins.
         first, second = await asyncio.gather(
             client.post("/api/v1/minigroups", json=minigroup("same", 2)),
@@ -147,10 +145,7 @@ async def test_a_slow_janus_holds_no_database_connection(
 ) -> None:
     """With one database connection per process, a read goes through while a create waits on
     Janus: the create holds no connection (nor the server's lock) during the call."""
-    async with (
-        SlowProxy(janus.admin_url, delay=2.0) as proxy,
-        podium_behind(database_url, janus, proxy, PODIUM_DB_POOL_SIZE="1") as client,
-    ):
+    async with slow_janus(database_url, janus, 2.0, PODIUM_DB_POOL_SIZE="1") as (proxy, client):
         other = await client.post("/api/v1/minigroups", json=minigroup("none", backend="none"))
         create = asyncio.create_task(client.post("/api/v1/minigroups", json=minigroup("slow", 2)))
         while proxy.waiting.get("create", 0) == 0:  # noqa: ASYNC110 (the create is at Janus)
@@ -164,10 +159,7 @@ async def test_a_slow_janus_holds_no_database_connection(
 async def test_creates_on_one_server_reach_janus_side_by_side(
     database_url: str, janus: JanusServer
 ) -> None:
-    async with (
-        SlowProxy(janus.admin_url, delay=1.0) as proxy,
-        podium_behind(database_url, janus, proxy) as client,
-    ):
+    async with slow_janus(database_url, janus, 1.0) as (proxy, client):
         answers = await asyncio.gather(*[
             client.post("/api/v1/minigroups", json=minigroup(f"side-{i}", 2)) for i in range(3)
         ])  # fmt: skip

@@ -61,11 +61,13 @@ def _room_not_found(room_id: uuid.UUID) -> NotFound:
 
 
 async def store_event(
-    tx: Unit, hub: Hub, room_id: uuid.UUID, principal: Principal, event: EventCreate
-) -> Event:
-    """Store one event in an open room; once the unit commits, its live subscribers get it."""
+    tx: Unit, hub: Hub, room_id: uuid.UUID, principal: Principal, event: EventCreate,
+    *, alone: bool = False,
+) -> Event:  # fmt: skip
+    """Store one event in an open room; once the unit commits, its live subscribers get it.
+    `alone`: the event is the unit's whole write (a post; see `Unit.sole`)."""
     check_data(event.data)
-    row = await tx.fetchrow(
+    row = await (tx.sole if alone else tx.fetchrow)(
         queries.INSERT_EVENT, room_id, uuid.uuid4(), event.type, event.set or event.type,
         event.label, event.attribute, event.data, event.removed, principal.account_id,
     )  # fmt: skip
@@ -132,7 +134,7 @@ async def store_or_relay(
     delivered live (None). A claim is also told to the tenant (`event.claim`), in the unit."""
     stored = None
     if event.is_persistent:
-        stored = await store_event(tx, hub, room_id, principal, event)
+        stored = await store_event(tx, hub, room_id, principal, event, alone=not event.is_claim)
     else:
         check_data(event.data)
         since_open = None if opened_at is None else int((time.time() - opened_at) * 1e9)
