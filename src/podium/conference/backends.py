@@ -56,6 +56,9 @@ class Backend(Protocol):
         ...
 
 
+NOWHERE = Placement()
+
+
 @dataclass(frozen=True, slots=True)
 class NoMedia:
     """Backend `none`: the class has an event room and everything else, but no media room."""
@@ -65,7 +68,7 @@ class NoMedia:
     async def provision(
         self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str
     ) -> Placement:
-        return Placement()
+        return NOWHERE
 
     async def resize(
         self, tx: Unit, room_id: uuid.UUID, placement: Placement, kind: str,
