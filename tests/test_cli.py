@@ -79,3 +79,24 @@ def test_a_bad_setting_stops_with_its_name(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("PODIUM_PORT", "not-a-port")
     result = CliRunner().invoke(main, ["tenant", "list"])
     assert result.exit_code != 0 and "PODIUM_PORT" in result.output
+
+
+def test_commands_on_a_fresh_database_bring_it_up_to_date(
+    pg_admin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No traceback about missing tables: a command migrates first."""
+    import asyncio
+    import uuid
+
+    from tests.conftest import _admin, with_database
+
+    name = f"fresh_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(pg_admin_url, f"CREATE DATABASE {name}"))
+    try:
+        monkeypatch.setenv("PODIUM_DATABASE_URL", with_database(pg_admin_url, name))
+        listed = CliRunner().invoke(main, ["tenant", "list"])
+        assert listed.exit_code == 0 and "Traceback" not in listed.output, listed.output
+        added = CliRunner().invoke(main, ["tenant", "add", "fresh.org"])
+        assert added.exit_code == 0 and "fresh.org" in added.output, added.output
+    finally:
+        asyncio.run(_admin(pg_admin_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

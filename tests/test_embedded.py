@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -76,3 +78,52 @@ def test_a_server_left_by_a_killed_owner_is_adopted() -> None:
         deadline = time.monotonic() + 10
         while (root / "postgres" / "postmaster.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
+
+
+def _serve(root: Path, port: int) -> subprocess.Popen[bytes]:
+    """`podium serve` on its own embedded PostgreSQL in `root`, ready when this returns."""
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if k != "PODIUM_DATABASE_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podium.cli", "serve", "--port", str(port)],
+        env={**env, "PODIUM_DATA_DIR": str(root), "PODIUM_LOG_LEVEL": "warning"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("podium serve did not become ready")
+
+
+def _postmaster(root: Path) -> int | None:
+    try:
+        return int((root / "postgres" / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="signals")
+def test_after_a_kill_9_the_next_podium_adopts_and_stops_the_server() -> None:
+    from podium.embedded import free_port
+
+    root = Path(tempfile.mkdtemp(prefix="podium-emb-"))
+    first = _serve(root, free_port())
+    first.send_signal(signal.SIGKILL)  # the embedded PostgreSQL is left running
+    first.wait()
+    left = _postmaster(root)
+    assert left is not None
+    second = _serve(root, free_port())
+    try:
+        assert _postmaster(root) == left  # adopted, not started again
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=60)
+    deadline = time.monotonic() + 20
+    while _postmaster(root) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _postmaster(root) is None  # stopped with its adopter

@@ -74,3 +74,31 @@ async def test_nul_in_an_update(client: AsyncTestClient) -> None:
     assert r.status_code == 422
     r = await client.put("/api/v1/audiences/example.org/webinars/h1%00", json={"title": "fine"})
     assert r.status_code in (404, 422)
+
+
+async def test_values_beyond_what_the_database_holds_are_422_in_our_words(
+    client: AsyncTestClient,
+) -> None:
+    """Ranges are checked before the database: the answer names the field and carries no
+    driver or database text."""
+    made = (await client.post("/api/v1/webinars", json=BASE)).json()
+    room = made["real_time"]["event_room_id"]
+    answers = {
+        "time[1]": await client.patch(f"/api/v1/event_rooms/{room}", json={"time": [0, 10**15]}),
+        "last_seq": await client.get(f"/api/v1/event_rooms/{room}/events?last_seq={10**20}"),
+        "occurred_at": await client.get(
+            f"/api/v1/event_rooms/{room}/state?sets=a&occurred_at={10**20}"),
+        "after": await client.get(f"/api/v1/audiences/example.org/events?after={10**20}"),
+    }  # fmt: skip
+    for field, r in answers.items():
+        assert r.status_code == 422, (field, r.text)
+        assert r.json()["field"] == field, r.text
+    huge = await client.put(
+        f"/api/v1/webinars/{made['class_id']}/properties/n",
+        content=b"1" * 200_000,
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code in (200, 400, 422), huge.text
+    for r in [*answers.values(), huge]:
+        for driver_text in ("query argument", "$", "asyncpg", "out of range for type"):
+            assert driver_text not in r.json().get("detail", ""), r.text

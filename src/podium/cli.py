@@ -36,8 +36,11 @@ def _settings() -> Settings:
 
 @contextlib.contextmanager
 def database(settings: Settings) -> Iterator[str]:
-    """The database URL: the configured one, or the embedded server's (started, then stopped)."""
+    """The database URL, up to date (every command migrates first, so none meets a database
+    without its tables): the configured one, or the embedded server's (started, then
+    stopped)."""
     if settings.database_url:
+        migrate(settings.database_url)
         yield settings.database_url
         return
     root = settings.data_dir.resolve()
@@ -53,6 +56,7 @@ def database(settings: Settings) -> Iterator[str]:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     try:
+        migrate(url)
         yield url
     finally:
         server.stop()
@@ -89,9 +93,8 @@ def main() -> None:
 def migrate_cmd() -> None:
     """Apply database migrations (also done by `serve`)."""
     settings = _settings()
-    with database(settings) as url:
-        migrate(url)
-    click.echo("database is up to date")
+    with database(settings):
+        click.echo("database is up to date")
 
 
 @main.command()
@@ -112,7 +115,6 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
         level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
     )
     with database(settings) as url:
-        migrate(url)
         base = f"http://{host}:{port}"
         click.echo(f"Podium on {base}  (API docs: {base}/docs, OpenAPI: {base}/openapi.json)")
         if demo:

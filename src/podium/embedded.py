@@ -98,6 +98,26 @@ class EmbeddedPostgres:
     def pgdata(self) -> Path:
         return self.root / "postgres"
 
+    @property
+    def owner_file(self) -> Path:
+        """Which process owns the running server (started it, or adopted it after its owner
+        died): that one stops it."""
+        return self.root / ".postgres.owner"
+
+    def _owner_alive(self) -> bool:
+        try:
+            pid = int(self.owner_file.read_text().strip())
+            if pid == os.getpid():
+                return True  # another handle in this process owns it
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return False
+        return True
+
+    def _own(self) -> None:
+        self.owner_file.write_text(f"{os.getpid()}\n")
+        self.started_here = True
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
@@ -156,6 +176,11 @@ class EmbeddedPostgres:
         running = self._running_port()
         if running is not None:
             self.port = running
+            if not self._owner_alive():
+                # Its owner died (kill -9) and left it running: this process adopts it, and
+                # stops it when it exits, as the owner would have.
+                log.info("adopting the embedded PostgreSQL its owner left on port %d", running)
+                self._own()
             return self.url()
         self.port = self.port or free_port()
         options = (
@@ -179,7 +204,7 @@ class EmbeddedPostgres:
             user,
             timeout=90,
         )
-        self.started_here = True
+        self._own()
         log.info("embedded PostgreSQL on 127.0.0.1:%d", self.port)
         return self.url()
 
@@ -194,4 +219,6 @@ class EmbeddedPostgres:
                 user,
                 timeout=60,
             )
+        with contextlib.suppress(OSError):
+            self.owner_file.unlink()
         self.started_here = False

@@ -170,15 +170,28 @@ def from_validation(exc: ValidationException) -> PodiumError:
     return ValidationFailed(detail, field=params[0]["name"], invalid_params=params)
 
 
+# What a refused value was, by SQLSTATE, in our words (the driver's text never reaches a client:
+# it names query arguments and internals).
+_UNSTORABLE = {
+    "22003": "a number is out of range",
+    "22008": "a date or time is out of range",
+    "22P05": "text holds a character that cannot be stored",
+    "22021": "text holds a character that cannot be stored",
+    "22001": "a text is too long",
+    "54000": "a value is too large",
+}
+
+
 def from_database(exc: asyncpg.PostgresError) -> PodiumError | None:
     """A value PostgreSQL refused (data exception, class 22; program limit, class 54) came from
-    the client: it is a 422, not a server failure. Everything else stays a 500."""
+    the client: it is a 422, not a server failure. Everything else stays a 500. Inputs are
+    checked before the database (ranges, characters); this is the net behind those checks."""
     state = getattr(exc, "sqlstate", "") or ""
     if state.startswith(("22", "54")):
-        return ValidationFailed(
-            f"a value in this request cannot be stored: {exc.args[0] if exc.args else state}",
-            code="unstorable_value",
-        )
+        what = _UNSTORABLE.get(state, "a value has a form that cannot be stored")
+        log.warning("a value the checks let through was refused by the database: %s", state)
+        return ValidationFailed(f"a value in this request cannot be stored: {what}",
+                                code="unstorable_value")  # fmt: skip
     return None
 
 

@@ -21,6 +21,11 @@ T = TypeVar("T")
 # event types, sets, labels).
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
+# Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
+UnixTime = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799)]
+# What a PostgreSQL bigint holds (sequence numbers, cursors, ids of the notification feed).
+BIGINT_MAX = 9_223_372_036_854_775_807
+
 Body = Annotated[T, BodyKwarg(media_type=RequestEncodingType.JSON), SkipValidationMarker()]
 
 _encode = msgspec.json.Encoder().encode

@@ -143,3 +143,17 @@ async def test_paging_by_the_time_cursor_visits_each_millisecond_once(
     assert {e["seq"] for e in later} | {
         e["seq"] for e in events if e["created_at"] == first["created_at"]
     } == set(range(1, 7))
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+async def test_null_data_is_refused_naming_data(client: AsyncTestClient, persistent: bool) -> None:
+    created = (await client.post(
+        "/api/v1/minigroups", json={"scope": "null", "audience": "example.org", "host": "t"}
+    )).json()  # fmt: skip
+    event = {"type": "message", "data": None, "is_persistent": persistent}
+    room = created["real_time"]["event_room_id"]
+    for path in (f"/api/v1/minigroups/{created['class_id']}/events",
+                 f"/api/v1/event_rooms/{room}/events"):  # fmt: skip
+        r = await client.post(path, json=event)
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "data" and r.json()["type"] == "/problems/data_required"

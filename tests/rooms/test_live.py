@@ -120,8 +120,9 @@ async def test_live_only_events_and_posting_over_the_socket(server: str) -> None
         )
         await ws.send(json.dumps({"ref": "r2", "event": {"type": "message", "data": {"t": 1}}}))
         await ws.send(json.dumps({"ref": "r3", "event": {"data": {}}}))
+        await ws.send(json.dumps({"ref": "r4", "event": {"type": "message", "data": None}}))
         replies: dict[str, Any] = {}
-        while len(replies) < 3:
+        while len(replies) < 4:
             frame = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if frame["message"] == "reply":
                 replies[frame["ref"]] = frame
@@ -129,6 +130,8 @@ async def test_live_only_events_and_posting_over_the_socket(server: str) -> None
         assert replies["r2"]["event"]["seq"] == 1
         assert replies["r2"]["event"]["created_by"] == "student-1"
         assert replies["r3"]["error"]["status"] == 422
+        # Null data is a 422 naming `data`, and the socket stays open.
+        assert replies["r4"]["error"]["status"] == 422 and replies["r4"]["error"]["field"] == "data"
         cursor, message = await collect(watcher, 2)
         assert cursor["seq"] is None and cursor["type"] == "cursor" and cursor["data"] == {"x": 1}
         assert message["seq"] == 1 and message["data"] == {"t": 1}

@@ -7,10 +7,8 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from podium.validation import ShortText
+from podium.validation import ShortText, UnixTime
 
-# Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
-UnixTime = Annotated[int, Meta(ge=0, le=253_402_300_799)]
 TimeBounds = tuple[UnixTime | None, UnixTime | None]
 Scope: TypeAlias = ShortText
 Audience: TypeAlias = ShortText

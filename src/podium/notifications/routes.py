@@ -11,6 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from podium.dependencies import Caller
 from podium.notifications import service
 from podium.runtime import runtime
+from podium.validation import BIGINT_MAX
 
 
 class NotificationRoutes(Controller):
@@ -23,7 +24,7 @@ class NotificationRoutes(Controller):
         audience: FromPath[str],
         principal: Caller,
         state: State,
-        after: Annotated[int, QueryParameter(required=False, ge=0)] = 0,
+        after: Annotated[int, QueryParameter(required=False, ge=0, le=BIGINT_MAX)] = 0,
         limit: Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_FEED_PAGE)] = 100,
     ) -> dict[str, Any]:
         return await service.feed(runtime(state).db, principal, audience, after, limit)

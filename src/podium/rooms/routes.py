@@ -21,10 +21,10 @@ from podium.rooms.schemas import (
     RoomUpdate,
 )
 from podium.runtime import runtime
-from podium.validation import Body, strict
+from podium.validation import BIGINT_MAX, Body, strict
 
 Filter = Annotated[str | None, QueryParameter(required=False, max_length=255)]
-Cursor = Annotated[int | None, QueryParameter(required=False, ge=0)]
+Cursor = Annotated[int | None, QueryParameter(required=False, ge=0, le=BIGINT_MAX)]
 Limit = Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_PAGE)]
 Sets = Annotated[list[str] | None, QueryParameter(required=False)]
 SetsB = Annotated[list[str] | None, QueryParameter(name="sets[]", required=False)]

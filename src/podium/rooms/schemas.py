@@ -7,7 +7,7 @@ from uuid import UUID
 
 from msgspec import Struct
 
-from podium.validation import ShortText
+from podium.validation import ShortText, UnixTime
 
 
 class EventCreate(Struct, kw_only=True):
@@ -53,7 +53,7 @@ class Room(Struct):
 class RoomUpdate(Struct):
     """`time`'s end closes (or extends) the room; its start stays when the room opened."""
 
-    time: tuple[int | None, int | None] | None = None
+    time: tuple[UnixTime | None, UnixTime | None] | None = None
     tags: dict[str, Any] | None = None
 
 

@@ -34,6 +34,11 @@ _encode = msgspec.json.Encoder().encode
 
 
 def check_data(data: Any) -> None:
+    """An event carries a JSON value (object, array, string, number or boolean): null is refused,
+    as the original event service did (a value, or nothing to post)."""
+    if data is None:
+        raise ValidationFailed("an event's data must be a JSON value, not null", field="data",
+                               code="data_required")  # fmt: skip
     if len(_encode(data)) >= MAX_DATA_BYTES:
         raise ValidationFailed(
             f"an event's data must be under {MAX_DATA_BYTES // 1024} KiB",
