@@ -119,6 +119,10 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTe
         yield c
 
 
+# Where each server process started by `start_server` writes its output, by pid.
+SERVER_LOGS: dict[int, Path] = {}
+
+
 def start_server(
     database_url: str, port: int, extra_env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -139,6 +143,7 @@ def start_server(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    SERVER_LOGS[proc.pid] = Path(log.name)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

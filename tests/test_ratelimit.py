@@ -38,3 +38,57 @@ async def test_open_routes_answer_429_with_retry_after(database_url: str) -> Non
             r = await client.post(path, json=body)
             assert r.headers["retry-after"] == "100"
             assert r.json()["type"] == "/problems/rate_limited"
+
+
+def _joins(port: int, n: int, forwarded: bool = True) -> list[int]:
+    import httpx
+
+    statuses = []
+    for i in range(n):
+        headers = {"X-Forwarded-For": f"203.0.113.{i}"} if forwarded else {}
+        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/join", json={"entry_token": "x.1.y"},
+                       headers=headers, timeout=5)  # fmt: skip
+        statuses.append(r.status_code)
+    return statuses
+
+
+LIMITED = {"PODIUM_OPEN_ROUTE_BURST": "3", "PODIUM_OPEN_ROUTE_PER_SECOND": "0.01"}
+
+
+def test_forwarded_addresses_count_only_from_trusted_proxies(database_url: str) -> None:
+    from podium.embedded import free_port
+    from tests.conftest import start_server, stop_server
+
+    port = free_port()
+    proc = start_server(database_url, port, LIMITED)
+    try:  # a forged X-Forwarded-For from an untrusted peer changes nothing
+        assert _joins(port, 4) == [401, 401, 401, 429]
+    finally:
+        stop_server(proc)
+    proc = start_server(database_url, port, {**LIMITED, "PODIUM_TRUSTED_PROXIES": '["127.0.0.1"]'})
+    try:  # behind a trusted proxy each forwarded client has its own bucket
+        assert _joins(port, 4) == [401] * 4
+    finally:
+        stop_server(proc)
+
+
+def test_limits_are_shared_across_processes_through_redis(database_url: str) -> None:
+    import shutil
+
+    from podium.embedded import free_port
+    from tests.conftest import RedisServer, start_server, stop_server
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
+    redis = RedisServer(free_port())
+    redis.start()
+    env = {**LIMITED, "PODIUM_BROKER_URL": redis.url}
+    a, b = free_port(), free_port()
+    procs = [start_server(database_url, a, env), start_server(database_url, b, env)]
+    try:
+        statuses = [_joins(port, 1, forwarded=False)[0] for port in (a, b, a, b, a, b)]
+        assert statuses == [401, 401, 401, 429, 429, 429]  # one burst of 3 for both processes
+    finally:
+        for proc in procs:
+            stop_server(proc)
+        redis.stop()

@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from podium import logs
 from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
@@ -33,7 +34,7 @@ from podium.lobby.routes import LobbyQueueRoutes, set_lobby
 from podium.notifications import service as notifications
 from podium.notifications.routes import NotificationRoutes
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
-from podium.ratelimit import RateLimiter
+from podium.ratelimit import limiter_for
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
@@ -62,6 +63,7 @@ async def readyz(state: State) -> dict[str, str]:
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
+    logs.install()  # before anything can log: no secret reaches a log line
     db = Database(database_url, size=settings.db_pool_size)
     hub = Hub(db, broker_for(settings.broker_url))
     media = Media.from_settings(settings)
@@ -74,7 +76,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     media.register_jobs(registry, db, settings.janus_check_seconds)
     podium = Podium(
         settings=settings, db=db, tenants=TenantDirectory(db), hub=hub, media=media,
-        limiter=RateLimiter(settings.open_route_per_second, settings.open_route_burst),
+        limiter=limiter_for(settings.broker_url, settings.open_route_per_second,
+                            settings.open_route_burst),
         jobs=JobRunner(db, registry, poll_seconds=settings.jobs_poll_seconds,
                        slots=settings.jobs_slots),
     )  # fmt: skip
@@ -97,6 +100,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             await podium.jobs.stop()
             await hub.stop()
             await media.close()
+            await podium.limiter.close()
             await webhooks.aclose()
             await db.close()
 

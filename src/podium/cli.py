@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from podium import logs
 from podium.auth import tokens
 from podium.auth.models import Tenant
 from podium.auth.service import add_tenant, generate_key, list_tenants, remove_tenant
@@ -87,6 +88,7 @@ def _tenant(url: str, audience: str) -> Tenant:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """Podium: webinars and online classes. Settings come from PODIUM_* variables and .env."""
+    logs.install()
 
 
 @main.command("migrate")
@@ -145,6 +147,10 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             ws_per_message_deflate=False,  # one encoded frame serves every subscriber
             ws_ping_interval=settings.ws_ping_seconds,  # dead peers: no pong in time closes
             ws_ping_timeout=settings.ws_ping_seconds,
+            # Forwarded addresses count only from proxies the operator names (rate limits are
+            # per client address; a forged header from anyone else must not reset them).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
             log_level=settings.log_level,
             access_log=False,
             server_header=False,

@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     # per client address and process, a burst of this many, refilled at this rate per second.
     open_route_burst: int = Field(default=300, ge=1, le=1_000_000)
     open_route_per_second: float = Field(default=5.0, gt=0, le=100_000)
+    # Proxies in front of Podium whose X-Forwarded-For / X-Forwarded-Proto are believed (JSON
+    # list of addresses or networks, e.g. ["10.0.0.0/8"]); empty: the peer's address counts.
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Where browsers reach Podium (entry links point there); default http://HOST:PORT.
     public_url: str | None = None
     # Access tokens issued for an entry link last this long, and never past the class's end.
@@ -113,6 +116,18 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be empty (embedded server) or a postgresql:// URL")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an address or network") from None
         return value
 
     @field_validator("broker_url")

@@ -31,7 +31,7 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 PROVIDERS = {"principal": Provide(provide_principal)}
 
 
-def rate_limit(state: State, request: Request[Any, Any, Any], route: str) -> None:
+async def rate_limit(state: State, request: Request[Any, Any, Any], route: str) -> None:
     """429 when this address called `route` too often (routes callable without a token)."""
     client = request.client.host if request.client else "unknown"
-    runtime(state).limiter.check(route, client)
+    await runtime(state).limiter.take(route, client)

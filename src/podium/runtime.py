@@ -15,7 +15,7 @@ from litestar.datastructures import State
 from podium.config import Settings
 from podium.db import Database
 from podium.jobs import JobRunner
-from podium.ratelimit import RateLimiter
+from podium.ratelimit import Limiter
 
 if TYPE_CHECKING:
     from podium.auth.service import TenantDirectory
@@ -30,7 +30,7 @@ class Podium:
     tenants: TenantDirectory  # tenants, token verification, Podium's own signing key
     hub: Hub  # live event rooms in this process
     media: Media  # the conference backends: none, and the Janus pool when configured
-    limiter: RateLimiter  # routes callable without a token
+    limiter: Limiter  # routes callable without a token
     jobs: JobRunner
 
 

@@ -20,7 +20,7 @@ from podium.runtime import runtime
     summary="OAuth2 token: HTTP Basic client id/secret; client_credentials or refresh_token",
 )
 async def token(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
-    rate_limit(state, request, "token")
+    await rate_limit(state, request, "token")
     p, body = runtime(state), await request.body()
     async with p.db.unit() as tx:
         return await service.token(

@@ -101,7 +101,7 @@ class ParticipantRoutes(Controller):
 async def join(
     data: Body[JoinRequest], request: Request[Any, Any, Any], state: State
 ) -> JoinAnswer:
-    rate_limit(state, request, "join")
+    await rate_limit(state, request, "join")
     p = runtime(state)
     async with p.db.unit() as tx:
         return await service.enter(tx, p.hub, p.settings, strict(data, JoinRequest).entry_token,

@@ -35,7 +35,7 @@ async def set_sip(
 @post("/api/v1/sip/verify", status_code=200, tags=["sip"], security=[],
       summary="For a SIP bridge: who calls with this dial-in id and PIN (HMAC-signed)")  # fmt: skip
 async def verify(data: Body[Verify], request: Request[Any, Any, Any], state: State) -> Verified:
-    rate_limit(state, request, "sip")
+    await rate_limit(state, request, "sip")
     p = runtime(state)
     return await service.verify(
         p.db, p.settings.sip_secret, p.tenants.issuing_key,
