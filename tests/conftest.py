@@ -96,10 +96,13 @@ def tenant(cfg: TenantConfig = TENANT) -> Tenant:
     return tenant_from_config(cfg)
 
 
-def token_for(cfg: TenantConfig = TENANT, sub: str | None = None, ttl: int = 600) -> str:
+def token_for(
+    cfg: TenantConfig = TENANT, sub: str | None = None, ttl: int = 600,
+    classes: list[str] | None = None,
+) -> str:  # fmt: skip
     t = tenant(cfg)
     signing = ES_PRIVATE if cfg.algorithm == "ES256" else None
-    return tokens.mint(t, sub or t.service_account, ttl, signing)
+    return tokens.mint(t, sub or t.service_account, ttl, signing, classes)
 
 
 def auth(cfg: TenantConfig = TENANT, sub: str | None = None) -> dict[str, str]:

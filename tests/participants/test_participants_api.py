@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import asyncpg
+import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import OTHER, auth
@@ -126,7 +127,7 @@ async def test_entering_through_a_link(client: AsyncTestClient) -> None:
     other = await webinar(client, "p-3b")
     r = await client.post(f"/api/v1/classes/{other['class_id']}/participants",
                           json={"display_name": "x"}, headers=bearer(token))  # fmt: skip
-    assert r.status_code == 403
+    assert r.status_code == 404  # another class is none of its business: as if it did not exist
     # A plain participant's token manages nothing and reads only its own record; it sees who
     # else is in its own class (the participant list), not another class's.
     pt = (await enter(client, pupil)).json()["access_token"]
@@ -135,7 +136,7 @@ async def test_entering_through_a_link(client: AsyncTestClient) -> None:
     r = await client.get(f"/api/v1/classes/{w['class_id']}/participants", headers=bearer(pt))
     assert r.status_code == 200 and len(r.json()["participants"]) == 2
     r = await client.get(f"/api/v1/classes/{other['class_id']}/participants", headers=bearer(pt))
-    assert r.status_code == 403
+    assert r.status_code == 404
     r = await client.put(f"/api/v1/participants/{pupil['participant_id']}",
                          json={"role": "owner"}, headers=bearer(pt))  # fmt: skip
     assert r.status_code == 403
@@ -212,3 +213,105 @@ async def test_cancel_kills_the_link_and_bans_from_the_room(
     finally:
         await conn.close()
     assert banned == 1
+
+
+async def test_a_participants_token_acts_in_its_own_class_only(
+    client: AsyncTestClient, database_url: str
+) -> None:
+    """A token from an entry link for class X sees nothing of class A: reads, posts, the live
+    socket, media and the lobby answer as if A did not exist."""
+    from tests.conftest import TENANT, token_for
+
+    x = await webinar(client, "scope-x")
+    a = await webinar(client, "scope-a")
+    await client.put(f"/api/v1/webinars/{a['class_id']}", json={"tags": {"s": "tag-of-class-a"}})
+    moderator = (await add(client, x["class_id"], role="moderator")).json()
+    token = (await enter(client, moderator)).json()["access_token"]
+    mine = bearer(token)
+    room_a = a["real_time"]["event_room_id"]
+    own = await client.get(f"/api/v1/webinars/{x['class_id']}", headers=mine)
+    assert own.status_code == 200
+    probes = [
+        ("GET", f"/api/v1/webinars/{a['class_id']}", None),
+        ("GET", "/api/v1/audiences/example.org/webinars/scope-a", None),
+        ("GET", f"/api/v1/event_rooms/{room_a}", None),
+        ("GET", f"/api/v1/event_rooms/{room_a}/events", None),
+        ("GET", f"/api/v1/event_rooms/{room_a}/state?sets=a", None),
+        ("GET", f"/api/v1/event_rooms/{room_a}/agents", None),
+        ("POST", f"/api/v1/event_rooms/{room_a}/events", {"type": "message", "data": {"t": 1}}),
+        ("POST", f"/api/v1/classes/{a['class_id']}/media", None),
+        ("GET", f"/api/v1/classes/{a['class_id']}/participants", None),
+        ("POST", f"/api/v1/classes/{a['class_id']}/participants", {"display_name": "Eve"}),
+        ("GET", f"/api/v1/classes/{a['class_id']}/lobby/queue", None),
+        ("PUT", f"/api/v1/classes/{a['class_id']}/lobby", {"state": 1}),
+        ("GET", f"/api/v1/webinars/{a['class_id']}/properties/p", None),
+        ("POST", f"/api/v1/webinars/{a['class_id']}/timestamps", {"position": 5}),
+    ]
+    for method, path, body in probes:
+        r = await client.request(method, path, json=body, headers=mine)
+        assert r.status_code == 404, (method, path, r.status_code, r.text)
+        assert "tag-of-class-a" not in r.text
+    # A tenant's end-user token may carry the same scope as a claim.
+    scoped = bearer(token_for(TENANT, sub="kid", classes=[x["class_id"]]))
+    assert (
+        await client.get(f"/api/v1/webinars/{x['class_id']}", headers=scoped)
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/v1/webinars/{a['class_id']}", headers=scoped)
+    ).status_code == 404
+    unscoped = bearer(token_for(TENANT, sub="kid"))
+    assert (
+        await client.get(f"/api/v1/webinars/{a['class_id']}", headers=unscoped)
+    ).status_code == 200
+    bad = bearer(token_for(TENANT, sub="kid", classes=["not-a-uuid"]))
+    assert (await client.get(f"/api/v1/webinars/{x['class_id']}", headers=bad)).status_code == 401
+
+
+async def test_a_participants_token_opens_no_other_live_socket(database_url: str) -> None:
+    import httpx
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed
+
+    from podium.embedded import free_port
+    from tests.conftest import start_server, stop_server, token_for
+
+    port = free_port()
+    proc = start_server(database_url, port)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token_for()}"}
+        ) as http:
+            x = (
+                await http.post(
+                    "/api/v1/webinars",
+                    json={"title": "X", "scope": "ws-x", "audience": "example.org"},
+                )
+            ).json()
+            a = (
+                await http.post(
+                    "/api/v1/webinars",
+                    json={"title": "A", "scope": "ws-a", "audience": "example.org"},
+                )
+            ).json()
+            person = (
+                await http.post(
+                    f"/api/v1/classes/{x['class_id']}/participants",
+                    json={"display_name": "P", "role": "moderator"},
+                )
+            ).json()
+            token = (
+                await http.post(
+                    "/api/v1/join", json={"entry_token": person["entry_url"].rsplit("/", 1)[1]}
+                )
+            ).json()["access_token"]
+        base = f"ws://127.0.0.1:{port}/api/v1/event_rooms"
+        async with connect(f"{base}/{x['real_time']['event_room_id']}/live?access_token={token}"):
+            pass  # its own class's room opens
+        with pytest.raises(ConnectionClosed) as closed:
+            async with connect(
+                f"{base}/{a['real_time']['event_room_id']}/live?access_token={token}"
+            ) as ws:
+                await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+    finally:
+        stop_server(proc)

@@ -30,3 +30,6 @@ class Principal:
     participant_id: UUID | None = None
     class_id: UUID | None = None  # the class the participant belongs to
     role: str | None = None  # the participant's role when the token was issued
+    # The classes the token acts in (a participant's: its own; a tenant's end-user token with a
+    # `classes` claim: those); None: every class of the audience.
+    classes: frozenset[UUID] | None = None

@@ -47,8 +47,17 @@ def authorize(
             field="audience",
             code="audience_mismatch",
         )
+    if class_id is not None and not sees(principal, class_id):
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
     if not allowed(principal, action, class_id):
         raise Forbidden(f"this token may not {action.value}", code="not_allowed")
+
+
+def sees(principal: Principal, class_id: UUID) -> bool:
+    """Whether the token acts in this class: a participant's token in its own class only, a
+    tenant's end-user token with a `classes` claim in those; any other in its whole audience.
+    A class the token does not act in answers as if it did not exist (404)."""
+    return principal.classes is None or class_id in principal.classes
 
 
 def within(principal: Principal, audience: str) -> Principal:

@@ -50,16 +50,38 @@ def verify(token: str, tenant: Tenant) -> Principal:
     sub = claims["sub"]
     if not isinstance(sub, str) or not sub:
         raise Unauthorized("the token's `sub` must be an account id", code="invalid_token")
+    is_service = sub == tenant.service_account
     return Principal(
         audience=tenant.audience,
         account_id=sub,
-        is_service=sub == tenant.service_account,
+        is_service=is_service,
         expires_at=float(claims["exp"]) + LEEWAY_SECONDS,
+        classes=None if is_service else classes_claim(claims.get("classes")),
     )
 
 
-def mint(tenant: Tenant, sub: str, ttl_seconds: int, signing_key: str | None = None) -> str:
-    """A token for `sub` in the tenant's audience. ES256 needs the tenant's private key."""
+MAX_SCOPED_CLASSES = 1000
+
+
+def classes_claim(value: Any) -> frozenset[uuid.UUID] | None:
+    """An end-user token's optional `classes` claim: the class ids it may act in."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_SCOPED_CLASSES:
+        raise Unauthorized(f"`classes` must be a list of at most {MAX_SCOPED_CLASSES} class ids",
+                           code="invalid_token")  # fmt: skip
+    try:
+        return frozenset(uuid.UUID(str(item)) for item in value)
+    except ValueError:
+        raise Unauthorized("`classes` must hold class ids (uuids)", code="invalid_token") from None
+
+
+def mint(
+    tenant: Tenant, sub: str, ttl_seconds: int, signing_key: str | None = None,
+    classes: list[str] | None = None,
+) -> str:  # fmt: skip
+    """A token for `sub` in the tenant's audience (scoped to `classes` when given). ES256 needs
+    the tenant's private key."""
     if tenant.algorithm == "ES256" and not signing_key:
         raise ValueError("an ES256 tenant's tokens are signed with its private key; pass it")
     now = int(time.time())
@@ -70,6 +92,8 @@ def mint(tenant: Tenant, sub: str, ttl_seconds: int, signing_key: str | None = N
         "iat": now,
         "exp": now + ttl_seconds,
     }
+    if classes is not None:
+        claims["classes"] = classes
     return jwt.encode(claims, signing_key or tenant.key, algorithm=tenant.algorithm)
 
 
@@ -123,4 +147,5 @@ def verify_issued(token: str, key: str, audience: str) -> Principal:
         audience=audience, account_id=str(claims["sub"]), is_service=False,
         expires_at=float(claims["exp"]) + LEEWAY_SECONDS, participant_id=participant_id,
         class_id=class_id, role=str(claims.get("role") or "guest"),
+        classes=frozenset({class_id}),  # a participant acts in its own class only
     )  # fmt: skip

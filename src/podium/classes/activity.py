@@ -9,7 +9,7 @@ from typing import Any
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes import queries
-from podium.classes.service import ClassRef, existing
+from podium.classes.service import ClassRef, check_visible, existing
 from podium.db import Executor, Unit
 from podium.errors import NotFound
 from podium.rooms.live import Hub
@@ -64,6 +64,7 @@ def clamp_position(position: int) -> int:
 async def save_position(db: Executor, principal: Principal, ref: ClassRef, position: int) -> None:
     """One position per (class, account); the last write wins."""
     authorize(principal, Action.READ_CLASS)
+    check_visible(principal, ref)
     saved = await db.fetchval(
         queries.SAVE_POSITION[ref.by_scope], ref.key, principal.audience, ref.kind.value,
         principal.account_id, clamp_position(position),
@@ -74,6 +75,7 @@ async def save_position(db: Executor, principal: Principal, ref: ClassRef, posit
 
 async def read_property(db: Executor, principal: Principal, ref: ClassRef, name: str) -> Any:
     authorize(principal, Action.READ_CLASS)
+    check_visible(principal, ref)
     row = await db.fetchrow(
         queries.SELECT_PROPERTY[ref.by_scope], ref.key, principal.audience, ref.kind.value, name
     )
@@ -89,6 +91,7 @@ async def update_property(
 ) -> dict[str, Any]:
     """Set one property, merged atomically into the map; answers the whole map."""
     authorize(principal, Action.UPDATE_CLASS)
+    check_visible(principal, ref)
     merged: dict[str, Any] | None = await db.fetchval(
         queries.MERGE_PROPERTY[ref.by_scope], ref.key, principal.audience, ref.kind.value,
         name, value,

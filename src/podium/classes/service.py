@@ -15,7 +15,7 @@ from typing import Any
 from podium import idempotency
 from podium.auth.admission import opens_at
 from podium.auth.models import Principal
-from podium.auth.policy import Action, authorize
+from podium.auth.policy import Action, authorize, sees
 from podium.classes import lifecycle, queries
 from podium.classes.models import Kind, Status, check_time, locked_types, status_of
 from podium.classes.schemas import (
@@ -100,7 +100,7 @@ async def read_class(
         queries.SELECT_CLASS[ref.by_scope], ref.key, principal.audience, ref.kind.value,
         class_keys or [], account_keys or [], principal.account_id,
     )  # fmt: skip
-    if row is None:
+    if row is None or not sees(principal, row["id"]):
         raise ref.not_found()
     return class_answer(row, settings)
 
@@ -187,9 +187,15 @@ async def existing(db: Executor, principal: Principal, ref: ClassRef) -> Row:
     row = await db.fetchrow(
         queries.SELECT_EXISTING[ref.by_scope], ref.key, principal.audience, ref.kind.value
     )
-    if row is None:
+    if row is None or not sees(principal, row["id"]):
         raise ref.not_found()
     return row
+
+
+def check_visible(principal: Principal, ref: ClassRef) -> None:
+    """404 before a one-statement use case on a class the token does not act in."""
+    if ref.id is not None and not sees(principal, ref.id):
+        raise ref.not_found()
 
 
 def placement_of(row: Row) -> Placement:

@@ -14,7 +14,7 @@ import uuid
 
 from podium.auth.admission import check_admitted
 from podium.auth.models import Principal
-from podium.auth.policy import Action, authorize
+from podium.auth.policy import Action, authorize, sees
 from podium.auth.roles import MANAGING_ROLES
 from podium.conference import queries
 from podium.conference.backends import Media
@@ -39,7 +39,7 @@ async def join_media(
     # Read before the unit: the backend asks Janus who is in the room holding nothing.
     row = await tx.db.fetchrow(queries.MEDIA_TARGET, class_id, principal.audience,
                                principal.account_id)  # fmt: skip
-    if row is None:
+    if row is None or not sees(principal, class_id):
         raise _class_not_found(class_id)
     if row["closed"]:
         raise Conflict("the class has closed; its media room is gone", code="class_closed")

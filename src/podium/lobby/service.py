@@ -14,7 +14,7 @@ from typing import Any
 
 from podium.auth.admission import Standing, opens_at, standing
 from podium.auth.models import Principal
-from podium.auth.policy import Action, authorize
+from podium.auth.policy import Action, authorize, sees
 from podium.classes.schemas import Lobby
 from podium.conference.backends import Media
 from podium.db import Database, Executor, Row, Unit
@@ -33,7 +33,7 @@ PODIUM = Principal(audience="", account_id="podium", is_service=True)
 
 async def _class(db: Executor, principal: Principal, class_id: uuid.UUID, kind: str | None) -> Row:
     row = await db.fetchrow(queries.CLASS, class_id, principal.audience, kind)
-    if row is None:
+    if row is None or not sees(principal, class_id):
         raise NotFound(f"no {kind or 'class'} {class_id} in this audience",
                        code=f"{kind or 'class'}_not_found")  # fmt: skip
     return row

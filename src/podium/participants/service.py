@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from podium.auth import tokens
 from podium.auth.admission import check_admitted
 from podium.auth.models import Principal
-from podium.auth.policy import Action, authorize
+from podium.auth.policy import Action, authorize, sees
 from podium.auth.roles import effective_permissions, unknown_permissions
 from podium.classes.models import Kind
 from podium.classes.service import ClassRef, read_class
@@ -68,6 +68,10 @@ def _check_permissions(permissions: dict[str, bool] | None) -> None:
         )
 
 
+def _class_not_found(class_id: uuid.UUID) -> NotFound:
+    return NotFound(f"no class {class_id} in this audience", code="class_not_found")
+
+
 def _not_found(participant_id: uuid.UUID) -> NotFound:
     return NotFound(f"no participant {participant_id} in this audience",
                     code="participant_not_found")  # fmt: skip
@@ -80,8 +84,8 @@ async def create_participant(
     authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
     _check_permissions(data.permissions)
     cls = await tx.fetchrow(queries.CLASS_STATE, class_id, principal.audience)
-    if cls is None:
-        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    if cls is None or not sees(principal, class_id):
+        raise _class_not_found(class_id)
     if cls["closed"]:
         raise Conflict("the class has closed; nobody can be added", code="class_closed")
     row = await tx.fetchrow(
@@ -103,12 +107,14 @@ async def list_participants(
     db: Executor, principal: Principal, class_id: uuid.UUID, links: Links, *,
     include_canceled: bool = False, offset: int = 0, limit: int = 100,
 ) -> ParticipantPage:  # fmt: skip
+    if not sees(principal, class_id):
+        raise _class_not_found(class_id)
     if principal.participant_id is not None and principal.class_id == class_id:
         await check_admitted(db, principal, class_id)  # the class's own participants may look
     else:
         authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
     if await db.fetchrow(queries.CLASS_STATE, class_id, principal.audience) is None:
-        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+        raise _class_not_found(class_id)
     rows = await db.fetch(queries.LIST, class_id, principal.audience, include_canceled,
                           offset, limit + 1)  # fmt: skip
     return ParticipantPage([_read(r, links) for r in rows[:limit]], has_next=len(rows) > limit)
@@ -119,7 +125,7 @@ async def _own_or_managed(
 ) -> Row:
     """The participant, if the caller may see it (managers; the participant itself, to read)."""
     row = await db.fetchrow(queries.SELECT, participant_id, principal.audience)
-    if row is None:
+    if row is None or not sees(principal, row["class_id"]):
         raise _not_found(participant_id)
     if manage or principal.participant_id != participant_id:
         authorize(principal, Action.UPDATE_CLASS, class_id=row["class_id"])

@@ -10,7 +10,7 @@ import msgspec
 
 from podium.auth.admission import check_admitted
 from podium.auth.models import Principal
-from podium.auth.policy import Action, allowed, authorize
+from podium.auth.policy import Action, allowed, authorize, sees
 from podium.db import Executor, Row, Unit
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.notifications.service import notify
@@ -86,7 +86,7 @@ async def store_event(
 async def read_room(db: Executor, principal: Principal, room_id: uuid.UUID) -> Room:
     authorize(principal, Action.READ_CLASS)
     row = await db.fetchrow(queries.SELECT_ROOM, room_id, principal.audience)
-    if row is None:
+    if row is None or not sees(principal, row["class_id"]):
         raise _room_not_found(room_id)
     return _room(row)
 
@@ -119,7 +119,7 @@ async def post_event(
     row = await tx.db.fetchrow(
         queries.SELECT_ROOM_FOR_POST, room_id, principal.audience, principal.account_id
     )
-    if row is None:
+    if row is None or not sees(principal, row["class_id"]):
         raise _room_not_found(room_id)
     check_may_post(
         event.type, row["locked_types"], allowed(principal, Action.UPDATE_CLASS), row["banned"]

@@ -24,6 +24,7 @@ from litestar.params import FromPath
 
 from podium.auth.admission import held_now
 from podium.auth.models import Principal
+from podium.auth.policy import sees
 from podium.auth.service import bearer_token
 from podium.db import Database
 from podium.errors import PodiumError, to_podium_error, validation_error
@@ -78,7 +79,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
     row = await p.db.fetchrow(
         queries.SELECT_ROOM_FOR_POST, room, principal.audience, principal.account_id
     )
-    if row is None:
+    if row is None or not sees(principal, row["class_id"]):
         await socket.close(CLOSE_NOT_FOUND, "no such event room")
         return
     if row["banned"]:

@@ -10,6 +10,7 @@ import asyncpg
 
 from podium.auth import tokens
 from podium.auth.models import Principal
+from podium.auth.policy import sees
 from podium.auth.roles import MANAGING_ROLES
 from podium.db import Executor, Unit
 from podium.errors import NotFound, PreconditionFailed, Unauthorized
@@ -42,7 +43,7 @@ async def set_sip(
     """Spec 003's PUT …/sip; the same state again changes nothing. Answers the class's kind."""
     row = await tx.fetchrow(queries.CLASS, class_id, principal.audience, kind,
                             principal.account_id)  # fmt: skip
-    if row is None:
+    if row is None or not sees(principal, class_id):
         raise NotFound(f"no {kind or 'class'} {class_id} in this audience",
                        code=f"{kind or 'class'}_not_found")  # fmt: skip
     moderator, signed_in, may_enable = _standing(principal, class_id, row["account_role"])
