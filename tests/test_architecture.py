@@ -19,7 +19,7 @@ CAPABILITIES = {
 # Plumbing: what every capability may use, and which uses none of them.
 PLUMBING = {
     "broker", "config", "db", "dbpool", "embedded", "errors", "idempotency", "ids", "jobs",
-    "logs", "ratelimit", "responses", "runtime", "validation",
+    "logs", "outbound", "ratelimit", "responses", "runtime", "validation",
 }  # fmt: skip
 # The composition root and the edge helpers may import anything (nothing imports the root).
 COMPOSITION = {"app", "asgi", "cli", "dependencies"}

@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from podium import logs
+from podium import logs, outbound
 from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
@@ -67,7 +66,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     db = Database(database_url, size=settings.db_pool_size)
     hub = Hub(db, broker_for(settings.broker_url))
     media = Media.from_settings(settings)
-    webhooks = httpx.AsyncClient(follow_redirects=False)
+    webhooks = outbound.client(settings.outbound_allowed_networks)
     # Each capability registers what it runs in the background; the runner knows none of them.
     registry = JobRegistry()
     notifications.register_jobs(registry, db, webhooks, settings.webhook_retry_base_seconds)

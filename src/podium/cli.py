@@ -305,8 +305,13 @@ def tenant_webhook(audience: str, url: str | None, secret: str | None, remove: b
 
     if not remove and not url:
         raise click.UsageError("give a URL, or --remove")
-    if url and not url.startswith(("http://", "https://")):
-        raise click.UsageError("the URL must be http:// or https://")
+    if url:
+        from podium.outbound import check_url
+
+        try:
+            check_url(url)
+        except ValueError as exc:
+            raise click.UsageError(f"the URL {exc}") from None
     new_secret = None if remove else (secret or generate_key("HS256")[0])
     settings = _settings()
     with database(settings) as db_url:

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
+from podium.outbound import check_url
+
 ENV_PREFIX = "PODIUM_"
 
 
@@ -26,9 +28,15 @@ class TenantConfig(BaseModel):
     key: str = Field(min_length=16)
     issuer: str | None = None
     service_account: str = "service"
-    # Where notifications are POSTed, and the secret that signs them (HMAC-SHA256).
+    # Where notifications are POSTed (http(s), no user info), and the secret that signs them
+    # (HMAC-SHA256).
     webhook_url: str | None = None
     webhook_secret: str | None = None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
 
 
 class JanusServerConfig(BaseModel):
@@ -97,6 +105,9 @@ class Settings(BaseSettings):
     # per client address and process, a burst of this many, refilled at this rate per second.
     open_route_burst: int = Field(default=300, ge=1, le=1_000_000)
     open_route_per_second: float = Field(default=5.0, gt=0, le=100_000)
+    # Networks outbound calls (webhooks) may reach although they are not public (JSON list,
+    # e.g. ["127.0.0.0/8"] for a receiver on this machine); empty: public addresses only.
+    outbound_allowed_networks: list[str] = Field(default_factory=list)
     # Proxies in front of Podium whose X-Forwarded-For / X-Forwarded-Proto are believed (JSON
     # list of addresses or networks, e.g. ["10.0.0.0/8"]); empty: the peer's address counts.
     trusted_proxies: list[str] = Field(default_factory=list)
@@ -118,7 +129,7 @@ class Settings(BaseSettings):
             raise ValueError("must be empty (embedded server) or a postgresql:// URL")
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "outbound_allowed_networks")
     @classmethod
     def _trusted_proxies(cls, value: list[str]) -> list[str]:
         import ipaddress

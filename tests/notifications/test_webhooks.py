@@ -64,6 +64,7 @@ def settings_for(url: str) -> Settings:
         tenants=[tenant, OTHER],
         jobs_poll_seconds=0.05,  # type: ignore[call-arg]
         webhook_retry_base_seconds=0.1,
+        outbound_allowed_networks=["127.0.0.0/8"],  # the receivers listen on loopback
         _env_file=None,
     )
 

@@ -14,7 +14,8 @@ from podium.auth import queries, tokens
 from podium.auth.models import Algorithm, Principal, Tenant
 from podium.config import TenantConfig
 from podium.db import Database, Executor
-from podium.errors import Conflict, Unauthorized
+from podium.errors import Conflict, Unauthorized, ValidationFailed
+from podium.outbound import check_url
 
 # A tenant added or changed in the database reaches every running process within this time.
 TENANT_CACHE_SECONDS = 5.0
@@ -149,5 +150,11 @@ async def remove_tenant(db: Database, audience: str) -> bool:
 
 
 async def set_webhook(db: Executor, audience: str, url: str | None, secret: str | None) -> bool:
-    """Where the tenant's notifications are POSTed, and the secret that signs them."""
+    """Where the tenant's notifications are POSTed (http(s), no user info: 422 otherwise), and
+    the secret that signs them."""
+    if url is not None:
+        try:
+            check_url(url)
+        except ValueError as exc:
+            raise ValidationFailed(f"the webhook URL {exc}", field="webhook_url") from None
     return await db.fetchval(queries.SET_WEBHOOK, audience, url, secret) is not None
