@@ -18,8 +18,8 @@ CAPABILITIES = {
 }  # fmt: skip
 # Plumbing: what every capability may use, and which uses none of them.
 PLUMBING = {
-    "broker", "config", "db", "dbpool", "embedded", "errors", "idempotency", "ids", "jobs",
-    "logs", "outbound", "ratelimit", "responses", "runtime", "validation",
+    "broker", "config", "connections", "db", "dbpool", "embedded", "errors", "idempotency",
+    "ids", "jobs", "logs", "outbound", "ratelimit", "responses", "runtime", "validation",
 }  # fmt: skip
 # The composition root and the edge helpers may import anything (nothing imports the root).
 COMPOSITION = {"app", "asgi", "cli", "dependencies"}

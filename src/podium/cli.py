@@ -142,8 +142,10 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             port=port,
             workers=workers,
             loop="uvloop",
-            http="httptools",
-            ws="websockets-sansio",
+            # uvicorn's httptools and websockets-sansio protocols, with a head deadline, a body
+            # read timeout and a cap per client address (podium.connections).
+            http="podium.connections:GuardedHttp",
+            ws="podium.connections:GuardedWebSocket",
             ws_per_message_deflate=False,  # one encoded frame serves every subscriber
             ws_ping_interval=settings.ws_ping_seconds,  # dead peers: no pong in time closes
             ws_ping_timeout=settings.ws_ping_seconds,

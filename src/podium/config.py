@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # busy event loop takes to read the answer, so a small pool caps throughput long before the
     # CPU does (measured: 10 connections gave 3.3k reads/s at 64 clients, 64 gave 5.7k).
     db_pool_size: int = Field(default=32, ge=1, le=500)
+    # Connections that do not hold up their end (podium.connections): a request head must
+    # arrive within this many seconds; a body may pause at most this long; open connections per
+    # client address (trusted proxies are exempt).
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    read_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    max_connections_per_address: int = Field(default=1000, ge=1, le=1_000_000)
     # Request bodies above this answer 413.
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     tenants: list[TenantConfig] = Field(default_factory=list)
