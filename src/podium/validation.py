@@ -23,6 +23,10 @@ ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=255)]
 
 # Unix seconds up to the year 9999 (beyond that PostgreSQL's timestamps cannot follow).
 UnixTime = Annotated[int, msgspec.Meta(ge=0, le=253_402_300_799)]
+# `[start, end]`, either bound null (unbounded). A list of two, not a tuple: the OpenAPI document
+# Litestar writes for a tuple (`items` as a list) is not valid OpenAPI 3.1.
+TimeBounds = Annotated[list[UnixTime | None], msgspec.Meta(min_length=2, max_length=2)]
+TimeRead = Annotated[list[int | None], msgspec.Meta(min_length=2, max_length=2)]
 # What a PostgreSQL bigint holds (sequence numbers, cursors, ids of the notification feed).
 BIGINT_MAX = 9_223_372_036_854_775_807
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
 from podium.errors import ValidationFailed
@@ -29,7 +30,7 @@ def locked_types(locked_chat: bool) -> dict[str, bool]:
     return dict.fromkeys(CHAT_TYPES, True) if locked_chat else {}
 
 
-def check_time(time: tuple[int | None, int | None] | None, field: str = "time") -> None:
+def check_time(time: Sequence[int | None] | None, field: str = "time") -> None:
     """`[start, end]` in unix seconds; either bound may be null (unbounded)."""
     if time is None:
         return

@@ -7,9 +7,8 @@ from uuid import UUID
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from podium.validation import ShortText, UnixTime
+from podium.validation import ShortText, TimeBounds, TimeRead
 
-TimeBounds = tuple[UnixTime | None, UnixTime | None]
 Scope: TypeAlias = ShortText
 Audience: TypeAlias = ShortText
 AccountId: TypeAlias = ShortText
@@ -99,7 +98,7 @@ class ClassRead(Struct, omit_defaults=True, kw_only=True):
     real_time: RealTime
     on_demand: list[dict[str, Any]]
     status: str
-    time: tuple[int | None, int | None]
+    time: TimeRead
     tags: dict[str, Any] | None
     reserve: int | None
     preserve_history: bool

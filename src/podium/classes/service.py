@@ -71,7 +71,7 @@ def class_answer(row: Mapping[str, Any], settings: Settings) -> ClassRead:
         real_time=RealTime(row["event_room_id"], row["conference_room_id"], row["host"]),
         on_demand=[],
         status=status.value,
-        time=(row["starts_at"], row["ends_at"]),
+        time=[row["starts_at"], row["ends_at"]],
         tags=row["tags"],
         reserve=row["reserve"],
         preserve_history=row["preserve_history"],

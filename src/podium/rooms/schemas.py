@@ -7,7 +7,7 @@ from uuid import UUID
 
 from msgspec import Struct
 
-from podium.validation import ShortText, UnixTime
+from podium.validation import ShortText, TimeBounds, TimeRead
 
 
 class EventCreate(Struct, kw_only=True):
@@ -43,7 +43,7 @@ class Room(Struct):
     audience: str
     class_id: UUID
     classroom_id: UUID  # the original event service's name for the class
-    time: tuple[int, int | None]  # [opened, closed) in unix seconds; null while open-ended
+    time: TimeRead  # [opened, closed) in unix seconds; null while open-ended
     tags: dict[str, Any] | None
     preserve_history: bool
     locked_types: dict[str, bool]
@@ -53,7 +53,7 @@ class Room(Struct):
 class RoomUpdate(Struct):
     """`time`'s end closes (or extends) the room; its start stays when the room opened."""
 
-    time: tuple[UnixTime | None, UnixTime | None] | None = None
+    time: TimeBounds | None = None
     tags: dict[str, Any] | None = None
 
 

@@ -53,7 +53,7 @@ def _room(row: Row) -> Room:
         audience=row["audience"],
         class_id=row["class_id"],
         classroom_id=row["classroom_id"],
-        time=(row["opened_at"], row["closed_at"]),
+        time=[row["opened_at"], row["closed_at"]],
         tags=row["tags"],
         preserve_history=row["preserve_history"],
         locked_types=row["locked_types"],

@@ -149,7 +149,7 @@ async def create_session(
     outcome = await create_class(
         tx, media, settings, principal, Kind.SESSION,
         ClassCreate(scope=f"session-{uuid.uuid4()}", audience=principal.audience,
-                    title=data.session_name, time=(start, end), locked_chat=False),
+                    title=data.session_name, time=[start, end], locked_chat=False),
         alone=False,
     )  # fmt: skip
     session_id = outcome.body.class_id
@@ -216,7 +216,7 @@ async def update_session(
     end = parse_time(data.end_time, "end_time") if data.end_time else row["ends_at"]
     check_new_times(row, start, end, time.time())
     changes = ClassUpdate(
-        time=(start, end), title=UNSET if data.session_name is None else data.session_name
+        time=[start, end], title=UNSET if data.session_name is None else data.session_name
     )
     await update_class(tx, media, settings, principal, ClassRef(Kind.SESSION, id=row["id"]),
                        changes)  # fmt: skip
