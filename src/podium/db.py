@@ -33,6 +33,8 @@ from podium.dbpool import ConnectionPool
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# A database that does not answer a new connection within this makes requests fail fast (503).
+CONNECT_TIMEOUT_SECONDS = 3.0
 
 # A result row (asyncpg ships no types: a Record reads like a mapping of column to value).
 Row: TypeAlias = asyncpg.Record
@@ -82,6 +84,7 @@ class Database:
     async def _open_connection(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(
             self.url,
+            timeout=CONNECT_TIMEOUT_SECONDS,
             # Enforced by the server: a client-side timeout costs an asyncio timer per query.
             server_settings={
                 "statement_timeout": "30s",

@@ -195,9 +195,26 @@ def from_database(exc: asyncpg.PostgresError) -> PodiumError | None:
     return None
 
 
+# SQLSTATE classes and codes that mean the database is away (connection lost, shutting down,
+# starting up, out of connections), not that the request was wrong.
+_DATABASE_AWAY = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def database_away(exc: Exception) -> bool:
+    """The database could not be reached or went away mid-request."""
+    if isinstance(exc, ConnectionError | TimeoutError | asyncpg.InterfaceError):
+        return True
+    state = getattr(exc, "sqlstate", "") or ""
+    return isinstance(exc, asyncpg.PostgresError) and state.startswith(_DATABASE_AWAY)
+
+
 def to_podium_error(exc: Exception) -> PodiumError:
     if isinstance(exc, PodiumError):
         return exc
+    if database_away(exc) or type(exc).__name__ == "PoolClosed":
+        # Fail fast and say so: the client retries; Podium reconnects by itself.
+        return ServiceUnavailable("the database is not reachable; try again shortly",
+                                  code="database_unavailable", retry_after=1)  # fmt: skip
     if isinstance(exc, asyncpg.PostgresError) and (err := from_database(exc)):
         return err
     if isinstance(exc, RecursionError):
@@ -226,8 +243,10 @@ _encode = msgspec.json.Encoder().encode
 
 def problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     err = to_podium_error(exc)
-    if err.status >= 500 and not isinstance(exc, PodiumError):
+    if err.status == 500 and not isinstance(exc, PodiumError):
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    elif err.status > 500 and not isinstance(exc, PodiumError):
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, err.code, exc)
     headers: dict[str, str] = {}
     if err.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="podium"'
