@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -273,3 +274,42 @@ async def test_concurrency_one_holds_across_two_processes(db: Database, workers:
         assert running in (0, 1), [(r["worker"], r["event"]) for r in rows]
     assert {r["worker"] for r in rows if r["event"] == "end"} == {"a", "b"}
     assert {r["worker"] for r in rows} == {"a", "b"}  # both processes took part
+
+
+async def test_a_keyed_job_runs_once_more_when_asked_while_it_runs(db: Database) -> None:
+    """One open job per key: asks while it waits fold into it; an ask while it runs makes it run
+    once more after; never two runs of a key at once."""
+    runs: list[dict[str, Any]] = []
+    running = 0
+    release = asyncio.Event()
+
+    async def handle(job: Job) -> None:
+        nonlocal running
+        running += 1
+        assert running == 1
+        runs.append(job.payload)
+        if len(runs) == 1:
+            await release.wait()
+        running -= 1
+
+    registry = JobRegistry()
+    registry.kind(JobKind("test.keyed", handle))
+    runner = JobRunner(db, registry, poll_seconds=0.05)
+    first = await enqueue(db, "test.keyed", {"n": 1}, key="k")
+    assert await enqueue(db, "test.keyed", {"n": 2}, key="k") == first  # folded: one open job
+    await runner.start()
+    try:
+        await until(lambda: _started(runs))
+        for n in (3, 4):  # asked again while it runs
+            assert await enqueue(db, "test.keyed", {"n": n}, key="k") == first
+        release.set()
+        await until(lambda: _done(db, first))
+    finally:
+        await runner.stop()
+    assert len(runs) == 2  # the first run, and one more for what came meanwhile
+    other = await enqueue(db, "test.keyed", {"n": 5}, key="k")
+    assert other != first  # the key's job is done: a new one opens
+
+
+async def _started(runs: list[dict[str, Any]]) -> bool:
+    return bool(runs)

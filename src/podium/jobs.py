@@ -2,7 +2,10 @@
 registers what it runs in a `JobRegistry` (`kind(...)`, `every(...)`) when the app is built.
 
 - `enqueue(tx, kind, payload, run_at=…)` writes the job in the caller's unit: it exists exactly
-  when the change that asked for it committed.
+  when the change that asked for it committed. With a `key`, a kind keeps at most one open job
+  per key: asking again while one waits changes nothing, while one runs makes it run once more
+  when it ends (so work that arrives during a run is never left behind, and a key's work never
+  runs twice at once).
 - A runner claims due jobs (`FOR UPDATE SKIP LOCKED`) and leases each for its kind's
   `lease_seconds`; while the handler runs, a heartbeat renews the lease every third of it, so a
   job is never started twice while its worker lives. A worker that dies stops renewing: once
@@ -98,6 +101,15 @@ INSERT INTO jobs (kind, payload, run_at) VALUES ($1, $2, coalesce(to_timestamp($
 RETURNING id
 """
 
+# One open job per (kind, key): a second ask marks the open one to run once more.
+ENQUEUE_KEYED = """
+INSERT INTO jobs (kind, payload, run_at, key)
+VALUES ($1, $2, coalesce(to_timestamp($3), now()), $4)
+ON CONFLICT (kind, key) WHERE key IS NOT NULL AND done_at IS NULL AND failed_at IS NULL
+DO UPDATE SET rerun = jobs.rerun OR jobs.leased_until IS NOT NULL
+RETURNING id
+"""
+
 # Due jobs of the kinds in $1, at most $3 of them, leased for $2 seconds, each with its own token.
 CLAIM = """
 UPDATE jobs SET leased_until = now() + make_interval(secs => $2),
@@ -122,8 +134,11 @@ UPDATE jobs SET leased_until = now() + make_interval(secs => $3)
 WHERE id = $1 AND lease_token = $2 AND done_at IS NULL RETURNING id
 """
 
+# Done, unless it was asked for again while it ran: then it is due again at once.
 DONE = """
-UPDATE jobs SET done_at = now(), leased_until = NULL, last_error = NULL
+UPDATE jobs SET done_at = CASE WHEN rerun THEN NULL ELSE now() END, rerun = false,
+                attempts = CASE WHEN rerun THEN 0 ELSE attempts END, run_at = now(),
+                leased_until = NULL, last_error = NULL
 WHERE id = $1 AND lease_token = $2
 """
 
@@ -145,10 +160,15 @@ PRUNE = "DELETE FROM jobs WHERE done_at < now() - interval '7 days'"
 
 
 async def enqueue(
-    tx: Executor, kind: str, payload: dict[str, Any], *, run_at: float | None = None
-) -> int:
-    """A job to run once the caller's unit commits (at `run_at`, unix seconds, if later)."""
-    job_id: int = await tx.fetchval(ENQUEUE, kind, payload, run_at)
+    tx: Executor, kind: str, payload: dict[str, Any], *, run_at: float | None = None,
+    key: str | None = None,
+) -> int:  # fmt: skip
+    """A job to run once the caller's unit commits (at `run_at`, unix seconds, if later); with
+    a `key`, the kind's one open job for that key (see the module)."""
+    if key is None:
+        job_id: int = await tx.fetchval(ENQUEUE, kind, payload, run_at)
+    else:
+        job_id = await tx.fetchval(ENQUEUE_KEYED, kind, payload, run_at, key)
     return job_id
 
 

@@ -28,12 +28,17 @@ class Receiver:
     def __init__(self, statuses: list[int] | None = None, port: int = 0) -> None:
         self.received: list[dict[str, Any]] = []
         self.statuses = list(statuses or [])
+        self.down = False  # while set, every delivery is answered 503
+        self.refused = 0
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
+                if receiver.down:
+                    status = 503
+                    receiver.refused += 1
                 if status == 200:
                     receiver.received.append({"headers": dict(self.headers), "body": body})
                 self.send_response(status)
@@ -191,3 +196,65 @@ async def test_the_feed_is_for_the_tenant_backend(client: AsyncTestClient) -> No
     assert (await client.get(path, headers=auth(sub="student"))).status_code == 403
     assert (await client.get(path, headers=auth(OTHER))).status_code == 404
     assert (await client.get(path + "?after=-1")).status_code == 422
+
+
+async def test_a_receiver_down_for_ten_minutes_gets_everything_in_order_per_class(
+    database_url: str, receiver: Receiver
+) -> None:
+    """The receiver is down while retries back off through (simulated) 10 minutes: each retry is
+    made due at once and its delay added to a clock. Back up, it gets every notification once,
+    each class's in the order they happened."""
+    import asyncpg
+
+    settings = settings_for(receiver.url).model_copy(
+        update={"webhook_retry_base_seconds": 2.0}  # the real default: minutes of backoff
+    )
+    receiver.down = True
+    async for client in app_client(settings, database_url):
+        classes = [
+            (await client.post("/api/v1/webinars", json={
+                "title": "T", "scope": f"order-{i}", "audience": "example.org"})).json()
+            for i in range(3)
+        ]  # fmt: skip
+        for n in range(8):  # interleaved changes in three classes
+            for c in classes:
+                r = await client.put(f"/api/v1/classes/{c['class_id']}/lobby/message",
+                                     json={"message": f"{c['class_id']}#{n}"})  # fmt: skip
+                assert r.status_code == 200
+        conn = await asyncpg.connect(database_url)
+        try:
+            simulated = 0.0
+            while simulated < 600:  # fast-forward each retry, adding up its backoff
+                await asyncio.sleep(0.05)
+                waits = await conn.fetch("""
+                    WITH due AS (
+                        SELECT id, extract(epoch FROM run_at - now())::float8 AS wait FROM jobs
+                        WHERE kind = 'webhook' AND done_at IS NULL AND run_at > now()
+                        FOR UPDATE)
+                    UPDATE jobs SET run_at = now() FROM due WHERE jobs.id = due.id
+                    RETURNING due.wait""")
+                simulated += max([0.0, *[w["wait"] for w in waits]])
+            assert receiver.refused >= 5 and receiver.received == []
+            receiver.down = False
+            await conn.execute("UPDATE jobs SET run_at = now() WHERE kind = 'webhook' "
+                               "AND done_at IS NULL")  # fmt: skip
+        finally:
+            await conn.close()
+        await wait_for(
+            lambda: (
+                len(
+                    [
+                        r
+                        for r in receiver.received
+                        if json.loads(r["body"])["type"] == "lobby.message"
+                    ]
+                )
+                >= 24
+            )
+        )
+    messages = [json.loads(r["body"])["data"]["message"] for r in receiver.received
+                if json.loads(r["body"])["type"] == "lobby.message"]  # fmt: skip
+    assert len(messages) == len(set(messages)) == 24  # every one, once
+    for c in classes:
+        mine = [m for m in messages if m.startswith(c["class_id"])]
+        assert mine == [f"{c['class_id']}#{n}" for n in range(8)]  # in order within its class

@@ -82,7 +82,8 @@ async def end(tx: Unit, class_ids: list[uuid.UUID], cause: Cause) -> list[ClassE
     if cause in ANNOUNCED:
         await notify_many(tx, [
             (r["audience"], f"{r['kind']}.stop",
-             {"id": r["id"], "scope": r["scope"], "tags": r["tags"], "timed_out": r["timed_out"]})
+             {"id": r["id"], "scope": r["scope"], "tags": r["tags"], "timed_out": r["timed_out"]},
+             r["id"])
             for r in rows
         ])  # fmt: skip
     ended = [ClassEnded(r["id"], r["kind"], r["audience"], r["scope"], r["event_room_id"],

@@ -48,7 +48,7 @@ async def _tell(
     with contextlib.suppress(Conflict):
         await store_event(tx, hub, class_row["event_room_id"], PODIUM,
                           EventCreate(type=type_, data=data))  # fmt: skip
-    await notify(tx, audience, type_, {"class_id": class_row["id"], **data})
+    await notify(tx, audience, type_, {"class_id": class_row["id"], **data}, class_row["id"])
 
 
 async def set_lobby(

@@ -149,7 +149,7 @@ async def store_or_relay(
     if event.is_claim:
         await notify(tx, principal.audience, "event.claim",
                      {"class_id": class_id, "room_id": room_id,
-                      "event": stored if stored is not None else event})  # fmt: skip
+                      "event": stored if stored is not None else event}, class_id)  # fmt: skip
     return stored
 
 
@@ -164,7 +164,7 @@ async def set_locked_types(
     if row is None:
         raise _room_not_found(room_id)
     room = _room(row)
-    await notify(tx, principal.audience, "room.update", room)
+    await notify(tx, principal.audience, "room.update", room, room.class_id)
     tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))
     return room
 
@@ -175,7 +175,7 @@ async def set_ban(
     """Ban (the account's live sockets in the room close at once, in every process) or unban;
     the tenant is told (`room.ban`)."""
     authorize(principal, Action.UPDATE_CLASS)
-    await read_room(tx, principal, room_id)
+    room = await read_room(tx, principal, room_id)
     if data.value:
         await tx.execute(queries.BAN, room_id, data.account_id, data.reason, principal.account_id)
         tx.after_commit(lambda: hub.publish(room_id, ban_message(data.account_id)))
@@ -183,7 +183,7 @@ async def set_ban(
         await tx.execute(queries.UNBAN, room_id, data.account_id)
     await notify(tx, principal.audience, "room.ban",
                  {"room_id": room_id, "account_id": data.account_id, "value": data.value,
-                  "reason": data.reason})  # fmt: skip
+                  "reason": data.reason}, room.class_id)  # fmt: skip
 
 
 async def list_bans(db: Executor, principal: Principal, room_id: uuid.UUID) -> list[Ban]:
