@@ -190,3 +190,64 @@ def test_kill_9_loses_no_lobby_notification(database_url: str) -> None:
         SELECT lobby_message FROM classes WHERE lobby_message IS NOT NULL""")}  # fmt: skip
     assert answered <= told, sorted(answered - told)[:5]
     assert left <= told, sorted(left - told)  # no change stored without its notification
+
+
+def test_kill_9_during_mixed_writes_loses_nothing_acknowledged(database_url: str) -> None:
+    """Creates, event posts and participants from 6 clients at once: after a kill -9 and a
+    restart every 2xx is there, and nothing is half-made."""
+    port = free_port()
+    shared: dict[str, str] = {}
+    made: dict[str, set[str]] = {"classes": set(), "events": set(), "participants": set()}
+
+    async def write(client: httpx.AsyncClient, worker: int, n: int) -> None:
+        if not shared:
+            r = await client.post("/api/v1/minigroups", json={
+                "scope": "mixed-shared", "audience": TENANT.audience, "host": "h",
+                "locked_chat": False})  # fmt: skip
+            if r.status_code == 201:
+                shared.update(id=r.json()["class_id"],
+                              room=r.json()["real_time"]["event_room_id"])  # fmt: skip
+            return
+        step = n % 3
+        if step == 0:
+            r = await client.post(
+                "/api/v1/webinars",
+                json={"title": "T", "scope": f"mixed-{worker}-{n}", "audience": TENANT.audience},
+            )
+            if r.status_code == 201:
+                made["classes"].add(r.json()["class_id"])
+        elif step == 1:
+            r = await client.post(
+                f"/api/v1/event_rooms/{shared['room']}/events",
+                json={"type": "message", "data": {"w": worker, "n": n}},
+            )
+            if r.status_code == 201:
+                made["events"].add(r.json()["id"])
+        else:
+            r = await client.post(f"/api/v1/classes/{shared['id']}/participants",
+                                  json={"display_name": f"p-{worker}-{n}"})  # fmt: skip
+            if r.status_code == 201:
+                made["participants"].add(r.json()["participant_id"])
+
+    write_until_killed(database_url, port, write,
+                       lambda: sum(len(v) for v in made.values()) >= 300)  # fmt: skip
+    assert all(len(v) >= 10 for v in made.values()), {k: len(v) for k, v in made.items()}
+
+    stored = {
+        "classes": {str(r["id"]) for r in fetch(database_url, "SELECT id FROM classes")},
+        "events": {str(r["id"]) for r in fetch(database_url, "SELECT id FROM events")},
+        "participants": {str(r["id"]) for r in fetch(database_url,
+                                                     "SELECT id FROM participants")},
+    }  # fmt: skip
+    for what, acknowledged in made.items():
+        assert acknowledged <= stored[what], (what, len(acknowledged - stored[what]))
+    seqs = [r["seq"] for r in fetch(database_url, "SELECT seq FROM events ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))  # the room's numbering has no hole
+    half = fetch(
+        database_url,
+        """
+        SELECT count(*) AS n FROM classes c
+        WHERE NOT EXISTS (SELECT 1 FROM event_rooms e WHERE e.id = c.event_room_id)
+           OR NOT EXISTS (SELECT 1 FROM conference_rooms r WHERE r.id = c.conference_room_id)""",
+    )
+    assert half[0]["n"] == 0
