@@ -8,6 +8,7 @@ each test (CREATE DATABASE … TEMPLATE is a file copy: tens of milliseconds).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,7 +31,7 @@ from podium.auth.models import Tenant
 from podium.auth.service import generate_key, tenant_from_config
 from podium.config import Settings, TenantConfig
 from podium.db import migrate
-from podium.embedded import EmbeddedPostgres
+from podium.embedded import EmbeddedPostgres, free_port
 from tests.janus import JanusServer  # noqa: F401 (tests import it from here)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,6 +161,35 @@ def start_server(
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not become ready")
+
+
+@dataclass
+class Served:
+    """A real server process and a client of it (the tenant's service token by default)."""
+
+    port: int
+    proc: subprocess.Popen[bytes]
+    http: httpx.AsyncClient
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+
+@contextlib.asynccontextmanager
+async def served(
+    database_url: str, extra_env: dict[str, str] | None = None, token: str | None = None
+) -> AsyncIterator[Served]:
+    port = free_port()
+    proc = start_server(database_url, port, extra_env)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", timeout=10,
+            headers={"Authorization": f"Bearer {token or token_for()}"},
+        ) as http:  # fmt: skip
+            yield Served(port, proc, http)
+    finally:
+        stop_server(proc)
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:

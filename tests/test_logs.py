@@ -6,15 +6,13 @@ import asyncio
 import logging
 import uuid
 
-import httpx
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
 from podium import logs
-from podium.embedded import free_port
-from tests.conftest import SERVER_LOGS, start_server, stop_server, token_for
+from tests.conftest import SERVER_LOGS, served, token_for
 
 SECRET = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-~",
                  min_size=12, max_size=200)  # fmt: skip
@@ -35,6 +33,8 @@ B64URL = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 def test_bearer_credentials_entry_links_and_jwts_are_redacted(secret: str, sig: str) -> None:
     jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0." + sig
     assert sig not in logs.redact(f"token was {jwt} here")
+    assume(all(secret not in words for words in ("Authorization: Bearer", "GET /join/ 200",
+                                                  '{"refresh_token": ""}')))  # fmt: skip
     for line in (f"Authorization: Bearer {secret}", f"GET /join/{secret} 200",
                  f'{{"refresh_token": "{secret}"}}'):  # fmt: skip
         assert secret not in logs.redact(line), line
@@ -55,39 +55,32 @@ def test_records_of_every_logger_redact_themselves(caplog: pytest.LogCaptureFixt
 
 
 async def test_a_real_servers_log_carries_no_token(database_url: str) -> None:
-    port = free_port()
-    proc = start_server(database_url, port, {"PODIUM_LOG_LEVEL": "info"})
     service = token_for(ttl=86_400)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {service}"}
-        ) as http:
-            made = (
-                await http.post(
-                    "/api/v1/minigroups",
-                    json={
-                        "scope": f"log-{uuid.uuid4().hex[:6]}",
-                        "audience": "example.org",
-                        "host": "h",
-                    },
-                )
-            ).json()
-            person = (
-                await http.post(
-                    f"/api/v1/classes/{made['class_id']}/participants", json={"display_name": "P"}
-                )
-            ).json()
-            entry = person["entry_url"].rsplit("/", 1)[1]
-            joined = (await http.post("/api/v1/join", json={"entry_token": entry})).json()
+    async with served(database_url, {"PODIUM_LOG_LEVEL": "info"}, service) as server:
+        http = server.http
+        made = (
+            await http.post(
+                "/api/v1/minigroups",
+                json={
+                    "scope": f"log-{uuid.uuid4().hex[:6]}",
+                    "audience": "example.org",
+                    "host": "h",
+                },
+            )
+        ).json()
+        person = (
+            await http.post(
+                f"/api/v1/classes/{made['class_id']}/participants", json={"display_name": "P"}
+            )
+        ).json()
+        entry = person["entry_url"].rsplit("/", 1)[1]
+        joined = (await http.post("/api/v1/join", json={"entry_token": entry})).json()
         room = made["real_time"]["event_room_id"]
         for token in (service, joined["access_token"]):
-            url = f"ws://127.0.0.1:{port}/api/v1/event_rooms/{room}/live?access_token={token}"
-            async with connect(url):
+            async with connect(f"{server.ws}/api/v1/event_rooms/{room}/live?access_token={token}"):
                 await asyncio.sleep(0.1)
         await asyncio.sleep(0.3)
-    finally:
-        stop_server(proc)
-    text = SERVER_LOGS[proc.pid].read_text()
+    text = SERVER_LOGS[server.proc.pid].read_text()
     assert "WebSocket /api/v1/event_rooms/" in text  # the handshakes were logged...
     for secret in (service, joined["access_token"], entry):
         assert secret not in text  # ...without their tokens

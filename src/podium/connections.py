@@ -70,9 +70,29 @@ def limits() -> Limits:
                   s.max_connections_per_address, s.trusted_proxies)  # fmt: skip
 
 
-def _address(transport: asyncio.BaseTransport) -> str | None:
-    peer = get_remote_addr(transport)  # type: ignore[arg-type]
-    return peer[0] if peer else None
+class Seat:
+    """A connection's place in its address's count."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.peer: str | None = None
+        self.held = False
+
+    def take(self, transport: asyncio.BaseTransport, what: str) -> bool:
+        """Count the connection in, or close it when its address has too many already."""
+        remote = get_remote_addr(transport)  # type: ignore[arg-type]
+        self.peer = remote[0] if remote else None
+        if not self.limits.admit(self.peer):
+            log.warning("refusing a %s from %s: too many open", what, self.peer)
+            transport.close()
+            return False
+        self.held = True
+        return True
+
+    def give_back(self) -> None:
+        if self.held:
+            self.limits.release(self.peer)
+            self.held = False
 
 
 class GuardedHttp(HttpToolsProtocol):
@@ -82,8 +102,7 @@ class GuardedHttp(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._limits = limits()
-        self._peer: str | None = None
-        self._counted = False
+        self._seat = Seat(self._limits)
         self._deadline: asyncio.TimerHandle | None = None
         self._reading_body = False
 
@@ -98,24 +117,17 @@ class GuardedHttp(HttpToolsProtocol):
 
     def _expire(self, why: str) -> None:
         if not self.transport.is_closing():
-            log.info("closing a connection from %s: %s", self._peer, why)
+            log.info("closing a connection from %s: %s", self._seat.peer, why)
             self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._peer = _address(transport)
-        if not self._limits.admit(self._peer):
-            log.warning("refusing a connection from %s: too many open", self._peer)
-            transport.close()
-            return
-        self._counted = True
-        self._arm(self._limits.header, "no request head in time")
+        if self._seat.take(transport, "connection"):
+            self._arm(self._limits.header, "no request head in time")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        if self._counted:
-            self._limits.release(self._peer)
-            self._counted = False
+        self._seat.give_back()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -143,9 +155,7 @@ class GuardedHttp(HttpToolsProtocol):
         # The WebSocket protocol takes the connection over, and its count with it.
         self._disarm()
         self._reading_body = False
-        if self._counted:
-            self._limits.release(self._peer)
-            self._counted = False
+        self._seat.give_back()
         super().handle_websocket_upgrade()
 
 
@@ -154,21 +164,12 @@ class GuardedWebSocket(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._limits = limits()
-        self._peer: str | None = None
-        self._counted = False
+        self._seat = Seat(limits())
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._peer = _address(transport)
-        if not self._limits.admit(self._peer):
-            log.warning("refusing a WebSocket from %s: too many open", self._peer)
-            transport.close()
-            return
-        self._counted = True
+        self._seat.take(transport, "WebSocket")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._counted:
-            self._limits.release(self._peer)
-            self._counted = False
+        self._seat.give_back()
         super().connection_lost(exc)

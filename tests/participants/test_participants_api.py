@@ -268,50 +268,39 @@ async def test_a_participants_token_acts_in_its_own_class_only(
 
 
 async def test_a_participants_token_opens_no_other_live_socket(database_url: str) -> None:
-    import httpx
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
-    from podium.embedded import free_port
-    from tests.conftest import start_server, stop_server, token_for
+    from tests.conftest import served
 
-    port = free_port()
-    proc = start_server(database_url, port)
-    try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token_for()}"}
-        ) as http:
-            x = (
-                await http.post(
-                    "/api/v1/webinars",
-                    json={"title": "X", "scope": "ws-x", "audience": "example.org"},
-                )
-            ).json()
-            a = (
-                await http.post(
-                    "/api/v1/webinars",
-                    json={"title": "A", "scope": "ws-a", "audience": "example.org"},
-                )
-            ).json()
-            person = (
-                await http.post(
-                    f"/api/v1/classes/{x['class_id']}/participants",
-                    json={"display_name": "P", "role": "moderator"},
-                )
-            ).json()
-            token = (
-                await http.post(
-                    "/api/v1/join", json={"entry_token": person["entry_url"].rsplit("/", 1)[1]}
-                )
-            ).json()["access_token"]
-        base = f"ws://127.0.0.1:{port}/api/v1/event_rooms"
+    async with served(database_url) as server:
+        http = server.http
+        x = (
+            await http.post(
+                "/api/v1/webinars", json={"title": "X", "scope": "ws-x", "audience": "example.org"}
+            )
+        ).json()
+        a = (
+            await http.post(
+                "/api/v1/webinars", json={"title": "A", "scope": "ws-a", "audience": "example.org"}
+            )
+        ).json()
+        person = (
+            await http.post(
+                f"/api/v1/classes/{x['class_id']}/participants",
+                json={"display_name": "P", "role": "moderator"},
+            )
+        ).json()
+        token = (
+            await http.post(
+                "/api/v1/join", json={"entry_token": person["entry_url"].rsplit("/", 1)[1]}
+            )
+        ).json()["access_token"]
+        base = f"{server.ws}/api/v1/event_rooms"
         async with connect(f"{base}/{x['real_time']['event_room_id']}/live?access_token={token}"):
             pass  # its own class's room opens
+        other = f"{base}/{a['real_time']['event_room_id']}/live?access_token={token}"
         with pytest.raises(ConnectionClosed) as closed:
-            async with connect(
-                f"{base}/{a['real_time']['event_room_id']}/live?access_token={token}"
-            ) as ws:
+            async with connect(other) as ws:
                 await ws.recv()
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
-    finally:
-        stop_server(proc)
