@@ -9,6 +9,7 @@ import os
 import random
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -27,8 +28,27 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+def _fds(pid: int, db_port: int) -> tuple[int, int]:
+    """(open descriptors other than database connections, database connections). The pool
+    opens connections as load needs them and keeps them: they are counted apart."""
+    remote: dict[str, int] = {}  # socket inode -> remote port
+    for table in ("tcp", "tcp6"):
+        lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            remote[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
+    other = database = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        inode = target[len("socket:[") : -1] if target.startswith("socket:[") else None
+        if inode is not None and remote.get(inode) == db_port:
+            database += 1
+        else:
+            other += 1
+    return other, database
 
 
 class Mix:
@@ -121,7 +141,8 @@ async def test_a_minute_of_mixed_traffic(database_url: str) -> None:
             sustained = await _closed_loop(mix, 5.0)
             assert not mix.errors, mix.errors[:5]
         await asyncio.sleep(1.0)
-        rss, fds = _rss_mb(proc.pid), _fds(proc.pid)
+        db_port = urlsplit(database_url).port or 5432
+        rss, (fds, conns) = _rss_mb(proc.pid), _fds(proc.pid, db_port)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers,
                                      limits=limits, timeout=10) as http:  # fmt: skip
             mix.http = http
@@ -129,15 +150,17 @@ async def test_a_minute_of_mixed_traffic(database_url: str) -> None:
             backlog = await _paced(mix, SHARE * sustained, SOAK_SECONDS)
             sent = mix.done - before
         await asyncio.sleep(3.0)  # idle again: keep-alive connections closed
-        rss_after, fds_after = _rss_mb(proc.pid), _fds(proc.pid)
+        rss_after, (fds_after, conns_after) = _rss_mb(proc.pid), _fds(proc.pid, db_port)
         print(
             f"\nsoak: sustained {sustained:.0f} req/s; {SHARE:.0%} of it for {SOAK_SECONDS:.0f}"
             f" s: {sent} requests, {len(mix.errors)} errors; RSS {rss:.0f} → "
-            f"{rss_after:.0f} MB; fds {fds} → {fds_after}; longest backlog {backlog}"
+            f"{rss_after:.0f} MB; descriptors {fds} → {fds_after}, database connections "
+            f"{conns} → {conns_after}; longest backlog {backlog}"
         )
         assert not mix.errors, mix.errors[:5]
         assert sent >= 0.9 * SHARE * sustained * SOAK_SECONDS  # the load really ran
-        assert fds_after <= fds + 2  # no connection or file left open
+        assert fds_after <= fds + 1  # no client connection or file left open
+        assert conns_after <= 8  # the pool, no more
         assert rss_after <= rss + 40  # memory settles: no growth with the traffic
     finally:
         stop_server(proc)
