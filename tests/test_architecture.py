@@ -14,12 +14,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "podium"
 # Capabilities: packages that hold a part of what Podium does.
 CAPABILITIES = {
     "accounts", "auth", "classes", "clients", "conference", "lobby", "notifications",
-    "participants", "rooms", "sessions", "sip",
+    "participants", "recordings", "rooms", "sessions", "sip",
 }  # fmt: skip
 # Plumbing: what every capability may use, and which uses none of them.
 PLUMBING = {
     "broker", "config", "connections", "db", "dbpool", "embedded", "errors", "idempotency",
-    "ids", "jobs", "logs", "outbound", "ratelimit", "responses", "runtime", "validation",
+    "ids", "jobs", "links", "logs", "outbound", "ratelimit", "responses", "runtime", "storage",
+    "validation",
 }  # fmt: skip
 # The composition root and the edge helpers may import anything (nothing imports the root).
 COMPOSITION = {"app", "asgi", "cli", "dependencies"}

@@ -34,12 +34,15 @@ from podium.notifications import service as notifications
 from podium.notifications.routes import NotificationRoutes
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
 from podium.ratelimit import limiter_for
+from podium.recordings import service as recordings
+from podium.recordings.routes import RecordingRoutes, StreamRoutes
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
 from podium.runtime import Podium, runtime
 from podium.sessions.routes import SessionRoutes
 from podium.sip.routes import set_sip, verify
+from podium.storage import storage_for
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,11 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     lifecycle.register_jobs(registry, db, settings)
     lobby.register_jobs(registry, db, hub, settings.jobs_poll_seconds)
     media.register_jobs(registry, db, settings.janus_check_seconds)
+    storage = storage_for(settings.storage)
+    recordings.register(registry, db, settings, storage)
     podium = Podium(
         settings=settings, db=db, tenants=TenantDirectory(db), hub=hub, media=media,
+        storage=storage,
         limiter=limiter_for(settings.broker_url, settings.open_route_per_second,
                             settings.open_route_burst),
         jobs=JobRunner(db, registry, poll_seconds=settings.jobs_poll_seconds,
@@ -142,6 +148,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             verify,
             token,
             SessionRoutes,
+            RecordingRoutes,
+            StreamRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

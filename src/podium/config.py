@@ -6,6 +6,7 @@ PostgreSQL in the data directory. A bad value stops start-up at once with the se
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Literal
@@ -32,6 +33,9 @@ class TenantConfig(BaseModel):
     # (HMAC-SHA256).
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # Milliseconds the modified room's events are shifted by (the tenant's player shows an
+    # intro before the recording); unset: PODIUM_PREROLL_MS.
+    preroll_ms: int | None = Field(default=None, ge=0, le=600_000)
 
     @field_validator("webhook_url")
     @classmethod
@@ -122,10 +126,28 @@ class Settings(BaseSettings):
     # Access tokens issued for an entry link last this long, and never past the class's end.
     participant_token_seconds: int = Field(default=12 * 3600, ge=60, le=7 * 86400)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Recordings (the recordings capability): where finished media and event dumps are kept
+    # (file://<dir> or s3://bucket?endpoint=…&region=…; default file://<data dir>/storage), how
+    # many janus-pp-rec/ffmpeg processes one Podium process runs at once (default: its cores),
+    # where they work (default <data dir>/work), the preroll the modified room's events are
+    # shifted by (ms; a tenant may set its own), and how long download links last.
+    storage_url: str = ""
+    media_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    media_work_dir: Path | None = None
+    preroll_ms: int = Field(default=0, ge=0, le=600_000)
+    download_link_seconds: int = Field(default=3600, ge=10, le=7 * 86400)
 
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def storage(self) -> str:
+        return self.storage_url or f"file://{(self.data_dir / 'storage').resolve()}"
+
+    @property
+    def work_dir(self) -> Path:
+        return (self.media_work_dir or self.data_dir / "work").resolve()
 
     @field_validator("database_url")
     @classmethod

@@ -16,6 +16,7 @@ from podium.config import Settings
 from podium.db import Database
 from podium.jobs import JobRunner
 from podium.ratelimit import Limiter
+from podium.storage import Storage
 
 if TYPE_CHECKING:
     from podium.auth.service import TenantDirectory
@@ -31,6 +32,7 @@ class Podium:
     hub: Hub  # live event rooms in this process
     media: Media  # the conference backends: none, and the Janus pool when configured
     limiter: Limiter  # routes callable without a token
+    storage: Storage  # recordings' media and event dumps: file:// or s3://
     jobs: JobRunner
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
+from aiortc import AudioStreamTrack, RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from aiortc.mediastreams import MediaStreamTrack
 
 EVENT_TIMEOUT = 15.0
@@ -114,14 +114,17 @@ class JanusSession:
         data, _ = await self.message(handle, body)
         return {"handle": handle, **data}
 
-    async def publish(self, handle: int) -> RTCPeerConnection:
-        """Send a synthetic video track (aiortc's test pattern) from a joined handle."""
+    async def publish(self, handle: int, audio: bool = False) -> RTCPeerConnection:
+        """Send a synthetic video track (aiortc's test pattern), with `audio` an audio track
+        too, from a joined handle."""
         pc = RTCPeerConnection()
         self.pcs.append(pc)
         pc.addTrack(VideoStreamTrack())
+        if audio:
+            pc.addTrack(AudioStreamTrack())  # silence, as Opus frames
         await pc.setLocalDescription(await pc.createOffer())  # gathers all candidates
         offer = {"type": "offer", "sdp": pc.localDescription.sdp}
-        _, answer = await self.message(handle, {"request": "configure", "audio": False}, offer)
+        _, answer = await self.message(handle, {"request": "configure", "audio": audio}, offer)
         assert answer is not None
         await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
         # The feed exists for subscribers once Janus sees media: wait for "webrtcup" on it.

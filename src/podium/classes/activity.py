@@ -6,15 +6,21 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from podium import links
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes import queries
 from podium.classes.service import ClassRef, check_visible, existing
+from podium.config import Settings
 from podium.db import Executor, Unit
 from podium.errors import NotFound
 from podium.rooms.live import Hub
 from podium.rooms.schemas import EventCreate
 from podium.rooms.service import store_event, store_or_relay
+from podium.storage import Storage
+
+MP4 = "stream.mp4"
+HLS = "hls/index.m3u8"
 
 # A saved position is clamped into one day (notes: "Small routes").
 MAX_POSITION = 86_400
@@ -101,10 +107,23 @@ async def update_property(
     return merged
 
 
-async def download(db: Executor, principal: Principal, ref: ClassRef) -> str:
-    """A signed link to the class's source recording. Source media of everyone in the class is
-    the tenant's (and its moderators') to fetch, so this needs the right to update the class."""
-    authorize(principal, Action.UPDATE_CLASS)
-    await existing(db, principal, ref)
-    # Recordings come with the recording pipeline; until then no class has one.
-    raise NotFound(f"the {ref.kind.value} has no recording yet", code="recording_not_found")
+async def stream_link(
+    db: Executor, storage: Storage, settings: Settings, signing_key: str, principal: Principal,
+    ref: ClassRef, name: str,
+) -> str:  # fmt: skip
+    """A signed, expiring link to the class's transcoded stream: `stream.mp4` (the download:
+    the source media of everyone in the class is the tenant's and its moderators', so it needs
+    the right to update the class) or `hls/index.m3u8` (playback: whoever may read the class).
+    404 `recording_not_found` until the recording is transcoded (a minigroup: all of it)."""
+    authorize(principal, Action.UPDATE_CLASS if name == MP4 else Action.READ_CLASS)
+    row = await existing(db, principal, ref)
+    prefix = await db.fetchval(queries.SELECT_STREAM_PREFIX, row["id"])
+    if prefix is None:
+        raise NotFound(f"the {ref.kind.value} has no transcoded recording yet",
+                       code="recording_not_found")  # fmt: skip
+    seconds = settings.download_link_seconds
+    if name == MP4 and storage.local_path(f"{prefix}/{name}") is None:
+        presigned = await storage.presign(f"{prefix}/{name}", seconds)
+        if presigned:
+            return presigned
+    return links.signed(settings.base_url, signing_key, prefix, name, seconds)

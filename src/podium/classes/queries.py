@@ -17,6 +17,21 @@ def addressed(template: str) -> tuple[str, str]:
     )
 
 
+# The class's recording as its read shows it: the latest production of its runs (a recreate
+# soft-deletes them), what it has reached, and its original and modified rooms. (The
+# recordings capability writes these; the read shape is the class's.)
+LATEST_PRODUCTION = """
+SELECT p.*, (SELECT r.id FROM recordings r WHERE r.production_id = p.id
+             ORDER BY r.duration_ms DESC, r.started_at LIMIT 1) AS original_stream_id
+FROM productions p WHERE p.class_id = c.id AND p.deleted_at IS NULL
+ORDER BY p.created_at DESC LIMIT 1
+"""
+PRODUCTION_COLUMNS = """p.id AS production_id, p.step AS recording_step,
+    p.error AS recording_error, p.failed_at IS NOT NULL AS recording_failed,
+    p.original_stream_id, p.adjusted_at IS NOT NULL AS adjusted,
+    p.transcoded_at IS NOT NULL AS transcoded, p.original_room_id, p.modified_room_id,
+    p.room_events_uri, p.stream_id"""
+
 # The read shape. $4 / $5: the class / account property keys asked for (filtered in SQL so a
 # read never ships a large properties map it does not need); $6: the caller's account.
 SELECT_CLASS = addressed(
@@ -37,10 +52,14 @@ SELECT c.id, c.kind, c.audience, c.scope, c.title,
         WHERE a.audience = c.audience AND a.account_id = $6 AND p.key = ANY($5::text[]))
     END AS account_properties,
     (SELECT position FROM class_positions p WHERE p.class_id = c.id AND p.account_id = $6)
-        AS saved_position
+        AS saved_position,
+    c.record, {production}
 FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
+LEFT JOIN LATERAL ({latest_production}) p ON true
 WHERE {where}
 """.replace("{lobby_timer}", LOBBY_TIMER)
+    .replace("{production}", PRODUCTION_COLUMNS)
+    .replace("{latest_production}", LATEST_PRODUCTION)
 )
 
 SELECT_EXISTING = addressed("""
@@ -101,9 +120,9 @@ INSERT_CLASS = """
 WITH c AS (
     INSERT INTO classes (id, kind, audience, scope, title, starts_at, ends_at, tags, properties,
                          preserve_history, reserve, host, locked_chat, event_room_id,
-                         conference_room_id)
+                         conference_room_id, record)
     VALUES ($1, $2, $3, $4, $5, to_timestamp($6), to_timestamp($7), $8,
-            coalesce($9::jsonb, '{}'::jsonb), $10, $11, $12, $13, $14, $15)
+            coalesce($9::jsonb, '{}'::jsonb), $10, $11, $12, $13, $14, $15, $20)
     ON CONFLICT (audience, scope) DO NOTHING
     RETURNING *
 ), e AS (
@@ -128,6 +147,7 @@ UPDATABLE = {
     "host": "${n}",
     "title": "${n}",
     "tags": "${n}",
+    "record": "${n}",
 }
 
 
@@ -202,4 +222,11 @@ WHERE r.backend = 'janus' AND r.closed_at IS NULL
            AND r.counted_at > now() - make_interval(secs => $4)
            AND (c.starts_at IS NULL OR c.starts_at <= now())))
 LIMIT $1 FOR UPDATE OF c SKIP LOCKED
+"""
+
+# Where the class's transcoded stream is kept (the latest production's, once transcoded).
+SELECT_STREAM_PREFIX = """
+SELECT stream_prefix FROM productions
+WHERE class_id = $1 AND deleted_at IS NULL AND transcoded_at IS NOT NULL
+ORDER BY created_at DESC LIMIT 1
 """

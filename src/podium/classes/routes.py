@@ -55,6 +55,12 @@ def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
     return [*(plain or []), *(bracketed or [])]
 
 
+async def link(state: State, principal: Principal, ref: service.ClassRef, name: str) -> str:
+    p = runtime(state)
+    return await activity.stream_link(p.db, p.storage, p.settings, p.tenants.issuing_key,
+                                      principal, ref, name)  # fmt: skip
+
+
 def class_routes(kind: Kind) -> type[Controller]:
     plural = PLURAL[kind]
     id_field = f"{kind.value}_id"  # the spec's name for the path parameter, used in errors
@@ -191,12 +197,17 @@ def class_routes(kind: Kind) -> type[Controller]:
                 runtime(state).db, principal, ref_of(class_id), property_id, data
             )
 
-        @get(f"{by_id}/download", summary="A link to the source recording")
+        @get(f"{by_id}/download", summary="A signed, expiring link to the recording's MP4")
         async def download(
             self, class_id: FromPath[str], principal: Caller, state: State
         ) -> DownloadLink:
-            url = await activity.download(runtime(state).db, principal, ref_of(class_id))
-            return DownloadLink(url)
+            return DownloadLink(await link(state, principal, ref_of(class_id), activity.MP4))
+
+        @get(f"{by_id}/stream", summary="A signed, expiring link to the recording's HLS playlist")
+        async def stream(
+            self, class_id: FromPath[str], principal: Caller, state: State
+        ) -> DownloadLink:
+            return DownloadLink(await link(state, principal, ref_of(class_id), activity.HLS))
 
         if kind is Kind.MINIGROUP:
 

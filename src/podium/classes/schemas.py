@@ -30,6 +30,8 @@ class ClassCreate(Struct, kw_only=True):
     backend: Literal["janus", "none"] | None = None
     locked_chat: bool = True
     host: AccountId | None = None
+    # Janus records every publisher; the recording is collected when the class ends.
+    record: bool = True
 
 
 class WebinarCreate(ClassCreate, kw_only=True):
@@ -61,6 +63,7 @@ class ClassUpdate(Struct):
     host: AccountId | UnsetType | None = UNSET
     title: Title | UnsetType = UNSET
     tags: dict[str, Any] | UnsetType | None = UNSET
+    record: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
         return {f: v for f in self.__struct_fields__ if (v := getattr(self, f)) is not UNSET}
@@ -80,6 +83,15 @@ class Sip(Struct, frozen=True):
     state: int  # 0 off, 1 on with a PIN per attendee, 2 on without PIN
     dialin_id: str | None = None  # what a caller enters after dialling the number
     dialin_number: str | None = None
+
+
+class Recording(Struct, omit_defaults=True):
+    """Where a class's recording is: `processing` (at `step`), `failed` (at `step`, with the
+    `error`; a restart runs it again), `ready`, or `empty` (the run had no media)."""
+
+    status: Literal["processing", "failed", "ready", "empty"]
+    step: Literal["collect", "adjust", "dump", "transcode"] | None = None
+    error: str | None = None
 
 
 class RealTime(Struct, omit_defaults=True):
@@ -115,6 +127,8 @@ class ClassRead(Struct, omit_defaults=True, kw_only=True):
     timed_out: bool = False
     lobby: Lobby  # spec 003: state 0 no lobby / 1 lobby, timer, message (always shown)
     sip: Sip | None = None  # spec 003: SIP dial-in, while it is on
+    record: bool  # whether Janus records it (turned off with `record: false`)
+    recording: Recording | None = None  # once a run ended: its recording's pipeline
 
 
 class DownloadLink(Struct):

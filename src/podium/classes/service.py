@@ -25,6 +25,7 @@ from podium.classes.schemas import (
     ClassUpdate,
     Lobby,
     RealTime,
+    Recording,
     Sip,
 )
 from podium.conference.backends import Media
@@ -60,7 +61,7 @@ class ClassRef:
 
 def class_answer(row: Mapping[str, Any], settings: Settings) -> ClassRead:
     """The one shape of a class, from its columns (SELECT_CLASS's, or what a create wrote)."""
-    status = status_of(row["ends_at"], time.time())
+    status = status_of(row["ends_at"], time.time(), recording_reached(row))
     return ClassRead(
         class_id=row["id"],
         id=row["scope"],
@@ -69,7 +70,7 @@ def class_answer(row: Mapping[str, Any], settings: Settings) -> ClassRead:
         scope=row["scope"],
         title=row["title"],
         real_time=RealTime(row["event_room_id"], row["conference_room_id"], row["host"]),
-        on_demand=[],
+        on_demand=on_demand(row),
         status=status.value,
         time=[row["starts_at"], row["ends_at"]],
         tags=row["tags"],
@@ -87,7 +88,47 @@ def class_answer(row: Mapping[str, Any], settings: Settings) -> ClassRead:
         sip=Sip(row["sip_state"], row["sip_dialin_id"], settings.sip_dialin_number)
         if row["sip_state"]
         else None,
+        record=row["record"],
+        recording=recording(row),
     )
+
+
+def recording_reached(row: Mapping[str, Any]) -> str | None:
+    """What the class's recording reached, for its status (notes: transcoded > adjusted >
+    uploaded); None without one (no production, or a run with no media)."""
+    if row["production_id"] is None or row["original_stream_id"] is None:
+        return None
+    return "transcoded" if row["transcoded"] else "adjusted" if row["adjusted"] else "uploaded"
+
+
+def recording(row: Mapping[str, Any]) -> Recording | None:
+    """Where the class's recording is in its pipeline (a failure with its reason)."""
+    if row["production_id"] is None:
+        return None
+    step = row["recording_step"]
+    if row["recording_failed"]:
+        return Recording("failed", step, row["recording_error"])
+    if step == "done":
+        return Recording("ready" if row["original_stream_id"] else "empty")
+    return Recording("processing", step, row["recording_error"])
+
+
+def on_demand(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Spec 001's versions, once the recording is adjusted: original first, then modified
+    (with the dump of its events once written)."""
+    if row["production_id"] is None or not row["adjusted"]:
+        return []
+    modified: dict[str, Any] = {
+        "version": "modified", "event_room_id": row["modified_room_id"],
+        "stream_id": row["stream_id"] or row["original_stream_id"], "tags": row["tags"],
+    }  # fmt: skip
+    if row["room_events_uri"]:
+        modified["room_events_uri"] = row["room_events_uri"]
+    return [
+        {"version": "original", "event_room_id": row["original_room_id"],
+         "stream_id": row["original_stream_id"], "tags": row["tags"]},
+        modified,
+    ]  # fmt: skip
 
 
 async def read_class(
@@ -143,7 +184,7 @@ async def _insert(
         queries.INSERT_CLASS, class_id, kind.value, data.audience, data.scope, data.title,
         start, end, data.tags, data.properties, data.preserve_history, data.reserve, data.host,
         data.locked_chat, event_room_id, conference_room_id, locked_types(data.locked_chat),
-        backend, placement.server, placement.secret,
+        backend, placement.server, placement.secret, data.record,
     )  # fmt: skip
     if inserted is None:
         existing = await tx.db.fetchrow(queries.SELECT_ID_BY_SCOPE, data.audience, data.scope)
@@ -164,7 +205,7 @@ async def _insert(
         "backend": backend, "properties": {}, "account_properties": {},
         "saved_position": None, "timed_out": False, "lobby_state": 0, "lobby_timer": None,
         "lobby_opens_before": None, "lobby_message": None, "sip_state": 0,
-        "sip_dialin_id": None,
+        "sip_dialin_id": None, "record": data.record, "production_id": None,
     }, settings)  # fmt: skip
 
 

@@ -1,0 +1,232 @@
+"""The media tools as subprocesses: janus-pp-rec turns Janus's `.mjr` dumps into media files,
+ffmpeg encodes, joins, cuts and packages them. At most `concurrency` of them run at once in a
+process (PODIUM_MEDIA_CONCURRENCY); ffmpeg's progress is logged in percent.
+
+Every stream Podium makes is H.264 + AAC at a constant frame rate with a keyframe every
+KEYFRAME_SECONDS, so cutting can copy whole groups of pictures and re-encode only the short
+pieces between a cut and the next keyframe (`cut`), and the same file plays in every browser,
+as MP4 and as HLS. No B-frames: a copied stretch then ends exactly at its outpoint (with them,
+the frames decoded after a keyframe but shown before it came along, a few per cut).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from podium.recordings.models import Span
+
+log = logging.getLogger(__name__)
+
+FPS = 25
+KEYFRAME_SECONDS = 2
+ENCODE = [
+    "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-level", "4.0",
+    "-pix_fmt", "yuv420p", "-r", str(FPS), "-g", str(FPS * KEYFRAME_SECONDS),
+    "-keyint_min", str(FPS * KEYFRAME_SECONDS), "-sc_threshold", "0", "-bf", "0",
+    "-c:a", "aac", "-ar", "48000", "-ac", "2", "-b:a", "96k",
+]  # fmt: skip
+# Janus names a stream's dump videoroom-<room>-user-<feed>-<µs>-<audio|video|data>-<mid>.mjr.
+MJR = re.compile(
+    r"^videoroom-(?P<room>.+)-user-(?P<feed>.+)-(?P<usec>\d+)-(?P<kind>audio|video)-\d+\.mjr$"
+)
+
+
+# Dumps of one feed opened this close together belong to one publish.
+PUBLISH_WINDOW_US = 1_000_000
+
+
+class MediaError(Exception):
+    """A tool failed; the message says which and the end of what it printed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """One publish of one feed: its dumps (video, audio) and when its media started (unix ms)."""
+
+    feed: str
+    started_at: int
+    video: Path | None
+    audio: Path | None
+
+
+class Tools:
+    def __init__(self, concurrency: int) -> None:
+        self.slots = asyncio.Semaphore(concurrency)
+
+    async def run(self, args: Sequence[str], what: str, duration_ms: int | None = None) -> str:
+        """Run a tool; answers what it printed to stdout. ffmpeg runs with `-progress` when the
+        output's length is known, and its progress is logged every 10 %."""
+        async with self.slots:
+            progress = duration_ms is not None and args[0] == "ffmpeg"
+            full = [*args[:1], "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1",
+                    *args[1:]] if progress else list(args)  # fmt: skip
+            proc = await asyncio.create_subprocess_exec(
+                *full, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+            )
+            try:
+                if progress:
+                    assert proc.stdout is not None and duration_ms
+                    stderr = asyncio.ensure_future(proc.stderr.read())  # type: ignore[union-attr]
+                    shown = -1
+                    async for line in proc.stdout:
+                        if line.startswith(b"out_time_us="):
+                            with_us = line.split(b"=", 1)[1].strip()
+                            done = int(with_us) // 1000 if with_us.isdigit() else 0
+                            pct = min(100, done * 100 // max(duration_ms, 1)) // 10 * 10
+                            if pct > shown:
+                                shown = pct
+                                log.info("%s: %d %%", what, pct)
+                    err = await stderr
+                    out = b""
+                else:
+                    out, err = await proc.communicate()
+                await proc.wait()
+            except BaseException:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+                raise
+        if proc.returncode != 0:
+            tail = err.decode(errors="replace").strip().splitlines()[-3:]
+            raise MediaError(f"{what}: {args[0]} exited {proc.returncode}: {' | '.join(tail)}")
+        return out.decode(errors="replace")
+
+    async def header(self, mjr: Path) -> dict[str, object]:
+        out = await self.run(["janus-pp-rec", "--json", "--extended-json", str(mjr)],
+                             f"reading {mjr.name}")  # fmt: skip
+        found: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+        return found
+
+    async def duration_ms(self, path: Path) -> int:
+        """The length of a file's video (of its audio when it has none), in ms."""
+        for stream in ("v:0", "a:0"):
+            out = await self.run(["ffprobe", "-v", "error", "-select_streams", stream,
+                                  "-show_entries", "stream=duration:format=duration",
+                                  "-of", "csv=p=0", str(path)], f"probing {path.name}")  # fmt: skip
+            values = [v for v in out.split() if v not in ("", "N/A")]
+            if values:
+                return round(float(values[0]) * 1000)
+        raise MediaError(f"{path.name}: no audio or video")
+
+    async def keyframes(self, path: Path) -> list[float]:
+        """The video's keyframe times (s), read from packet flags (no decoding)."""
+        out = await self.run(["ffprobe", "-v", "error", "-select_streams", "v:0",
+                              "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
+                              str(path)], f"keyframes of {path.name}")  # fmt: skip
+        times = []
+        for line in out.splitlines():
+            pts, _, flags = line.partition(",")
+            if "K" in flags and pts not in ("", "N/A"):
+                times.append(float(pts))
+        return sorted(times)
+
+    async def encode_piece(self, piece: Piece, work: Path) -> tuple[Path, int]:
+        """One publish as H.264/AAC (black where no video, silence where no audio was sent);
+        answers the file and its length in ms (the length of what was sent)."""
+        name = f"{piece.feed}-{piece.started_at}"
+        converted: dict[str, Path] = {}
+        for kind, dump, ext in (("video", piece.video, "webm"), ("audio", piece.audio, "opus")):
+            if dump is not None:
+                converted[kind] = work / f"{name}.{ext}"
+                await self.run(["janus-pp-rec", str(dump), str(converted[kind])],
+                               f"converting {dump.name}")  # fmt: skip
+        length = max([await self.duration_ms(p) for p in converted.values()], default=0)
+        if length <= 0:
+            raise MediaError(f"{name}: the dumps hold no media")
+        video = ["-i", str(converted["video"])] if "video" in converted else [
+            "-f", "lavfi", "-i", f"color=c=black:s=640x480:r={FPS}"]  # fmt: skip
+        audio = ["-i", str(converted["audio"])] if "audio" in converted else [
+            "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo"]  # fmt: skip
+        out = work / f"{name}.mp4"
+        await self.run(["ffmpeg", *video, *audio, "-map", "0:v:0", "-map", "1:a:0",
+                        "-t", f"{length / 1000:.3f}", *ENCODE, str(out)],
+                       f"encoding {name}", length)  # fmt: skip
+        return out, await self.duration_ms(out)
+
+    async def join(self, parts: Sequence[Path], out: Path, duration_ms: int) -> None:
+        """Files of the same encoding one after another, copied."""
+        listing = out.with_suffix(".txt")
+        await asyncio.to_thread(listing.write_text, "".join(f"file '{p}'\n" for p in parts))
+        await self.run(["ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
+                        "-movflags", "+faststart", str(out)], f"joining {out.name}",
+                       duration_ms)  # fmt: skip
+
+    async def cut(self, source: Path, keep: Sequence[Span], work: Path, mp4: Path,
+                  hls: Path) -> None:  # fmt: skip
+        """The parts of `source` in `keep` (ms), as one MP4 and an HLS playlist.
+
+        Copy whole groups of pictures and re-encode only from a cut to the next keyframe (and
+        from the last keyframe to the cut's end): with a keyframe every 2 s that is at most
+        2 s of encoding per cut, so an hour with ten pauses costs about what copying it does,
+        and every cut is frame-exact. The concat demuxer reads the copied stretches straight
+        from the source (inpoint/outpoint), so the source is read once."""
+        keyframes = await self.keyframes(source)
+        frame = 1.0 / FPS
+        entries: list[str] = []
+        total_ms = sum(b - a for a, b in keep)
+        for n, (a_ms, b_ms) in enumerate(keep):
+            # Cuts fall on frames (a cut cannot be finer than one).
+            a, b = round(a_ms / 1000 * FPS) * frame, round(b_ms / 1000 * FPS) * frame
+            if b - a < frame / 2:
+                continue
+            k1 = next((k for k in keyframes if k >= a - frame / 2), None)
+            k2 = next((k for k in reversed(keyframes) if k <= b + frame / 2), None)
+            if k1 is None or k2 is None or k2 - k1 < frame / 2:
+                entries.append(await self._encode_span(source, a, b, work / f"cut{n}.mp4"))
+                continue
+            if k1 - a > frame / 2:
+                entries.append(await self._encode_span(source, a, k1, work / f"cut{n}a.mp4"))
+            entries.append(f"file '{source}'\ninpoint {k1:.6f}\noutpoint {k2:.6f}\n")
+            if b - k2 > frame / 2:
+                entries.append(await self._encode_span(source, k2, b, work / f"cut{n}b.mp4"))
+        listing = work / "cut.txt"
+        await asyncio.to_thread(listing.write_text, "".join(entries))
+        await asyncio.to_thread(hls.mkdir, parents=True, exist_ok=True)
+        await self.run([
+            "ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing),
+            "-map", "0", "-c", "copy", "-movflags", "+faststart", str(mp4),
+            "-map", "0", "-c", "copy", "-f", "hls", "-hls_time", "6",
+            "-hls_playlist_type", "vod", "-hls_segment_filename", str(hls / "segment%05d.ts"),
+            str(hls / "index.m3u8"),
+        ], f"cutting {source.name}", total_ms)  # fmt: skip
+
+    async def _encode_span(self, source: Path, start: float, stop: float, out: Path) -> str:
+        frames = round((stop - start) * FPS)
+        await self.run(["ffmpeg", "-ss", f"{start:.6f}", "-i", str(source),
+                        "-frames:v", str(frames), "-t", f"{frames / FPS:.6f}", *ENCODE, str(out)],
+                       f"encoding {out.name}", round((stop - start) * 1000))  # fmt: skip
+        return f"file '{out}'\n"
+
+
+def pieces_in(rec_dir: Path, room: str, headers: dict[Path, dict[str, object]]) -> list[Piece]:
+    """The publishes in a room's dumps. Janus opens a publish's audio and video dumps together
+    (their µs stamps a few ms apart), so a feed's dumps in stamp order form one piece until a
+    kind repeats or the stamps are over PUBLISH_WINDOW apart; each piece starts when its first
+    packet was written (`u`)."""
+    by_feed: dict[str, list[tuple[int, str, Path]]] = defaultdict(list)
+    for path in headers:
+        m = MJR.match(path.name)
+        if m and m["room"] == room:
+            by_feed[m["feed"]].append((int(m["usec"]), m["kind"], path))
+    pieces = []
+    for feed, dumps in by_feed.items():
+        groups: list[tuple[int, dict[str, Path]]] = []
+        for usec, kind, path in sorted(dumps):
+            if not groups or kind in groups[-1][1] or usec - groups[-1][0] > PUBLISH_WINDOW_US:
+                groups.append((usec, {}))
+            groups[-1][1][kind] = path
+        for _, files in groups:
+            firsts = [int(str(headers[p].get("u") or headers[p].get("s"))) for p in files.values()]
+            pieces.append(Piece(feed, min(firsts) // 1000, files.get("video"), files.get("audio")))
+    return sorted(pieces, key=lambda p: (p.feed, p.started_at))
+
+
+def dumps_of(rec_dir: Path, room: str) -> list[Path]:
+    return sorted(p for p in rec_dir.glob(f"videoroom-{room}-user-*.mjr") if MJR.match(p.name))

@@ -1,0 +1,71 @@
+"""An S3-compatible server on a free loopback port for tests: moto's standalone server (PyPI
+`moto[server]`), spoken to over real HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from podium.embedded import free_port
+
+BUCKET = "podium-test"
+
+
+def why_not() -> str | None:
+    return None if _server_command() else "moto's server is not installed (pip install 'moto[server]')"
+
+
+def _server_command() -> list[str] | None:
+    beside = Path(sys.executable).with_name("moto_server")
+    found = str(beside) if beside.exists() else shutil.which("moto_server")
+    return [found] if found else None
+
+
+class S3Server:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def url(self, bucket: str = BUCKET, prefix: str = "") -> str:
+        path = f"/{prefix}" if prefix else ""
+        return (f"s3://{bucket}{path}?endpoint={self.endpoint}&region=us-east-1"
+                "&access_key_id=test&secret_access_key=test")  # fmt: skip
+
+    def start(self) -> None:
+        command = _server_command()
+        assert command is not None, why_not()
+        self.proc = subprocess.Popen(
+            [*command, "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("moto_server did not start")
+        self.make_bucket(BUCKET)
+
+    def make_bucket(self, bucket: str) -> None:
+        # moto takes unsigned requests: a plain PUT makes a bucket.
+        httpx.put(f"{self.endpoint}/{bucket}", timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
