@@ -18,7 +18,8 @@ BUCKET = "podium-test"
 
 
 def why_not() -> str | None:
-    return None if _server_command() else "moto's server is not installed (pip install 'moto[server]')"
+    found = _server_command()
+    return None if found else "moto's server is not installed (pip install 'moto[server]')"
 
 
 def _server_command() -> list[str] | None:

@@ -48,8 +48,8 @@ def test_a_recorded_webinar_plays_back_with_its_pauses_and_break_cut() -> None:
     assert abs(seen["stream_ms"] - sum(b - a for a, b in kept)) <= 100
     assert abs(seen["hls_ms"] - sum(b - a for a, b in kept)) <= 100
     assert seen["original_streams"] == ["aac", "h264"]
-    # The events, in ns: O = R − where the recording started − the pauses before;
-    # an event in the pause snaps to its start; M = O − the cuts before + the preroll.
+    # The events, in ns: O = R - where the recording started - the pauses before;
+    # an event in the pause snaps to its start; M = O - the cuts before + the preroll.
     r, o, m = seen["events_r"], seen["events_o"], seen["events_m"]
     rtc = (seen["started_at"] - seen["room_opened_ms"]) * MS
     pause = (segments[1][0] - segments[0][1]) * MS
