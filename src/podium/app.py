@@ -34,8 +34,9 @@ from podium.notifications import service as notifications
 from podium.notifications.routes import NotificationRoutes
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
 from podium.ratelimit import limiter_for
+from podium.recordings import editions
 from podium.recordings import service as recordings
-from podium.recordings.routes import RecordingRoutes, StreamRoutes
+from podium.recordings.routes import EditionRoutes, RecordingRoutes, StreamRoutes
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
@@ -77,7 +78,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     lobby.register_jobs(registry, db, hub, settings.jobs_poll_seconds)
     media.register_jobs(registry, db, settings.janus_check_seconds)
     storage = storage_for(settings.storage)
-    recordings.register(registry, db, settings, storage)
+    pipeline = recordings.register(registry, db, settings, storage)
+    editions.register(registry, db, pipeline.preroll)
     podium = Podium(
         settings=settings, db=db, tenants=TenantDirectory(db), hub=hub, media=media,
         storage=storage,
@@ -150,6 +152,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             SessionRoutes,
             RecordingRoutes,
             StreamRoutes,
+            EditionRoutes,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

@@ -143,3 +143,75 @@ WITH e AS (
 )
 UPDATE event_rooms SET last_seq = (SELECT count(*) FROM e) WHERE id = $1
 """
+
+# --- editions -------------------------------------------------------------------------------
+
+_EDITION = """e.id, e.source_room_id, e.created_by, e.committed_room_id, e.committed_at,
+    floor(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at"""
+
+_CHANGE = """c.id, c.edition_id, c.kind, c.event, c.event_id, c.created_by,
+    floor(extract(epoch FROM c.created_at) * 1000)::bigint AS created_at"""
+
+# A room, its class, and whether it is a recording's original room (what editions are of).
+SELECT_EDITABLE_ROOM = """
+SELECT r.id, r.class_id, r.audience,
+       EXISTS (SELECT 1 FROM productions p WHERE p.original_room_id = r.id
+               AND p.deleted_at IS NULL) AS is_original
+FROM event_rooms r WHERE r.id = $1
+"""
+
+INSERT_EDITION = f"""
+INSERT INTO editions AS e (id, source_room_id, created_by) VALUES ($1, $2, $3)
+RETURNING {_EDITION}
+"""
+
+SELECT_EDITIONS = f"""
+SELECT {_EDITION} FROM editions e WHERE e.source_room_id = $1 ORDER BY e.created_at, e.id
+"""
+
+SELECT_EDITION = f"""
+SELECT {_EDITION}, r.class_id, r.audience, k.scope,
+       floor(extract(epoch FROM r.opened_at) * 1000)::bigint AS opened_ms,
+       floor(extract(epoch FROM r.closed_at) * 1000)::bigint AS closed_ms
+FROM editions e JOIN event_rooms r ON r.id = e.source_room_id JOIN classes k ON k.id = r.class_id
+WHERE e.id = $1
+"""
+
+DELETE_EDITION = "DELETE FROM editions WHERE id = $1"
+
+INSERT_CHANGE = f"""
+INSERT INTO edition_changes AS c (id, edition_id, kind, event_id, event, created_by)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING {_CHANGE}
+"""
+
+SELECT_CHANGES = f"""
+SELECT {_CHANGE} FROM edition_changes c WHERE c.edition_id = $1 ORDER BY c.created_at, c.id
+"""
+
+SELECT_CHANGE = """
+SELECT c.id, r.class_id, r.audience FROM edition_changes c
+JOIN editions e ON e.id = c.edition_id JOIN event_rooms r ON r.id = e.source_room_id
+WHERE c.id = $1
+"""
+
+DELETE_CHANGE = "DELETE FROM edition_changes WHERE id = $1"
+
+SELECT_PRODUCTION_OF_ROOM = """
+SELECT p.id, p.class_id, p.janus_server, c.tags FROM productions p
+JOIN classes c ON c.id = p.class_id
+WHERE p.original_room_id = $1 AND p.deleted_at IS NULL
+"""
+
+COMMITTED = """
+UPDATE editions SET committed_room_id = $2, committed_at = now()
+WHERE id = $1 AND committed_at IS NULL RETURNING id
+"""
+
+# The committed room becomes the class's modified room; the production runs again from its
+# dump (its old dump was of the old room).
+EDITED = """
+UPDATE productions SET modified_room_id = $2, modified_segments = $3, step = 'dump',
+    room_events_uri = NULL, transcoded_at = NULL, failed_at = NULL, error = NULL
+WHERE id = $1
+"""

@@ -9,17 +9,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream
 from msgspec import Meta, Struct
 
 from podium import links
+from podium.auth.policy import within
 from podium.dependencies import Caller
 from podium.errors import NotFound
 from podium.ids import parse_id
-from podium.recordings import service
+from podium.recordings import editions, service
+from podium.recordings.editions import Change, ChangeCreate, Edition
 from podium.runtime import runtime
 from podium.storage import Storage, check_key
 from podium.validation import Body, strict
@@ -161,3 +163,66 @@ class RecordingRoutes(Controller):
             step = await service.restart(tx, principal, kind, parse_id(class_id, "class_id"),
                                          body.step)  # fmt: skip
         return {"step": step}
+
+
+class EditionRoutes(Controller):
+    """Editions of a recording's events (the event service's shapes, notes/recordings.md)."""
+
+    path = "/api/v1"
+    tags = ["editions"]
+
+    @post("/event_rooms/{room_id:str}/editions", status_code=201, summary="Start an edition")
+    async def create(self, room_id: FromPath[str], principal: Caller, state: State) -> Edition:
+        return await editions.create(runtime(state).db, principal, parse_id(room_id, "room_id"))
+
+    @get("/event_rooms/{room_id:str}/editions", summary="A room's editions")
+    async def editions_of(
+        self, room_id: FromPath[str], principal: Caller, state: State
+    ) -> list[Edition]:
+        room = parse_id(room_id, "room_id")
+        return await editions.list_editions(runtime(state).db, principal, room)
+
+    @delete("/editions/{edition_id:str}", status_code=204, summary="Delete an edition")
+    async def remove(self, edition_id: FromPath[str], principal: Caller, state: State) -> None:
+        await editions.delete(runtime(state).db, principal, parse_id(edition_id, "edition_id"))
+
+    @post("/editions/{edition_id:str}/changes", status_code=201, summary="Add a change")
+    async def add_change(
+        self, edition_id: FromPath[str], principal: Caller, state: State, data: Body[Any]
+    ) -> Change:
+        change = strict(data, ChangeCreate)
+        edition = parse_id(edition_id, "edition_id")
+        return await editions.add_change(runtime(state).db, principal, edition, change)
+
+    @get("/editions/{edition_id:str}/changes", summary="An edition's changes")
+    async def changes(
+        self, edition_id: FromPath[str], principal: Caller, state: State
+    ) -> list[Change]:
+        edition = parse_id(edition_id, "edition_id")
+        return await editions.list_changes(runtime(state).db, principal, edition)
+
+    @delete("/changes/{change_id:str}", status_code=204, summary="Delete a change")
+    async def remove_change(
+        self, change_id: FromPath[str], principal: Caller, state: State
+    ) -> None:
+        change = parse_id(change_id, "change_id")
+        await editions.delete_change(runtime(state).db, principal, change)
+
+    @post("/editions/{edition_id:str}/commit", status_code=202, summary="Commit an edition")
+    async def commit(
+        self, edition_id: FromPath[str], principal: Caller, state: State
+    ) -> dict[str, Any]:
+        async with runtime(state).db.unit() as tx:
+            await editions.commit(tx, principal, parse_id(edition_id, "edition_id"))
+        return {}
+
+    @post("/audiences/{audience:str}/classes/{scope:str}/editions/{edition_id:str}",
+          status_code=202, summary="Commit an edition of a class (dispatcher route)")  # fmt: skip
+    async def commit_for_class(
+        self, audience: FromPath[str], scope: FromPath[str], edition_id: FromPath[str],
+        principal: Caller, state: State,
+    ) -> dict[str, Any]:  # fmt: skip
+        within(principal, audience)
+        async with runtime(state).db.unit() as tx:
+            await editions.commit(tx, principal, parse_id(edition_id, "edition_id"), scope)
+        return {}
