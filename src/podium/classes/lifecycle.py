@@ -79,6 +79,12 @@ async def end(tx: Unit, class_ids: list[uuid.UUID], cause: Cause) -> list[ClassE
         return []
     rows = await tx.fetch(queries.END, class_ids, cause.value, cause in ENDS_NOW,
                           cause is Cause.HOST_TIMED_OUT)  # fmt: skip
+    if cause is Cause.RECREATED:
+        # A recreate replaces the run's rooms whether or not it had ended already: subscribers
+        # hear of it either way (recordings drop the class's recordings).
+        seen = {r["id"] for r in rows}
+        if missing := [i for i in class_ids if i not in seen]:
+            rows = [*rows, *await tx.fetch(queries.SELECT_RUN, missing)]
     if cause in ANNOUNCED:
         await notify_many(tx, [
             (r["audience"], f"{r['kind']}.stop",

@@ -200,6 +200,12 @@ SELECT ended.*, coalesce(r.timed_out, false) AS timed_out
 FROM ended LEFT JOIN r ON r.id = ended.conference_room_id
 """
 
+# The current run of classes that ended before (what "class ended" carries).
+SELECT_RUN = """
+SELECT id, kind, audience, scope, tags, event_room_id, conference_room_id FROM classes
+WHERE id = ANY($1::uuid[])
+"""
+
 # Classes whose end has passed and that have not ended yet ($1: how many; rows another
 # process holds are skipped).
 DUE_BY_TIME = """

@@ -171,8 +171,8 @@ SELECT {_EDITION} FROM editions e WHERE e.source_room_id = $1 ORDER BY e.created
 
 SELECT_EDITION = f"""
 SELECT {_EDITION}, r.class_id, r.audience, k.scope,
-       floor(extract(epoch FROM r.opened_at) * 1000)::bigint AS opened_ms,
-       floor(extract(epoch FROM r.closed_at) * 1000)::bigint AS closed_ms
+       round(extract(epoch FROM r.opened_at) * 1000)::bigint AS opened_ms,
+       round(extract(epoch FROM r.closed_at) * 1000)::bigint AS closed_ms
 FROM editions e JOIN event_rooms r ON r.id = e.source_room_id JOIN classes k ON k.id = r.class_id
 WHERE e.id = $1
 """

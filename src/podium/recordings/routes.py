@@ -216,13 +216,13 @@ class EditionRoutes(Controller):
             await editions.commit(tx, principal, parse_id(edition_id, "edition_id"))
         return {}
 
-    @post("/audiences/{audience:str}/classes/{scope:str}/editions/{edition_id:str}",
+    @post("/audiences/{audience:str}/classes/{class_scope:str}/editions/{edition_id:str}",
           status_code=202, summary="Commit an edition of a class (dispatcher route)")  # fmt: skip
     async def commit_for_class(
-        self, audience: FromPath[str], scope: FromPath[str], edition_id: FromPath[str],
+        self, audience: FromPath[str], class_scope: FromPath[str], edition_id: FromPath[str],
         principal: Caller, state: State,
     ) -> dict[str, Any]:  # fmt: skip
         within(principal, audience)
         async with runtime(state).db.unit() as tx:
-            await editions.commit(tx, principal, parse_id(edition_id, "edition_id"), scope)
+            await editions.commit(tx, principal, parse_id(edition_id, "edition_id"), class_scope)
         return {}
