@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     storage_url: str = ""
     media_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
     media_work_dir: Path | None = None
+    # A media step's lease: renewed while it runs; if its process dies, another takes it over
+    # this long after the last renewal.
+    media_lease_seconds: float = Field(default=300.0, gt=0, le=86400)
     preroll_ms: int = Field(default=0, ge=0, le=600_000)
     download_link_seconds: int = Field(default=3600, ge=10, le=7 * 86400)
 

@@ -239,12 +239,18 @@ class JobRunner:
         answers how many started."""
         started = 0
         free = self.slots - len(self._running)
-        unlimited = [k.name for k in self.registry.kinds.values() if k.concurrency is None]
-        if free > 0 and unlimited:
-            # One lease for the batch: the longest any of these kinds asks for.
-            lease = max(self.registry.kinds[k].lease_seconds for k in unlimited)
-            rows = await self.db.fetch(CLAIM, unlimited, lease, free)
-            started += self._start_all(rows)
+        # Kinds without a limit are claimed together, one claim per lease length: a job's first
+        # lease is its own kind's (a longer one would keep a dead worker's job from being
+        # taken over for that long).
+        by_lease: dict[float, list[str]] = {}
+        for k in self.registry.kinds.values():
+            if k.concurrency is None:
+                by_lease.setdefault(k.lease_seconds, []).append(k.name)
+        for lease, names in sorted(by_lease.items()):
+            free = self.slots - len(self._running)
+            if free <= 0:
+                break
+            started += self._start_all(await self.db.fetch(CLAIM, names, lease, free))
         for kind in self.registry.kinds.values():
             free = self.slots - len(self._running)
             if kind.concurrency is None or free <= 0:

@@ -27,17 +27,9 @@ from tests.conference.media_scenario import VETH
 from tests.conference.peer import JanusSession
 from tests.conftest import TENANT, auth
 from tests.janus import JanusServer
+from tests.recordings.runs import ffprobe, ffprobe_ms
 
 PREROLL_MS = 1500
-
-
-def ffprobe(path: str, entries: str) -> str:
-    command = ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "csv=p=0", path]
-    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
-
-
-def probe(path: str) -> float:
-    return round(float(ffprobe(path, "format=duration").strip()) * 1000)
 
 
 def streams(path: str) -> list[str]:
@@ -114,10 +106,10 @@ async def scenario(client: AsyncTestClient, url: str, storage: Path) -> dict[str
         seen["events_m"] = await events(prod["modified_room_id"])
         prefix = prod["stream_prefix"]
         originals = sorted((storage / str(w["class_id"])).rglob("originals/*.mp4"))
-        seen["original_ms"] = probe(str(originals[0]))
+        seen["original_ms"] = ffprobe_ms(str(originals[0]))
         seen["original_streams"] = streams(str(originals[0]))
-        seen["stream_ms"] = probe(str(storage / prefix / "stream.mp4"))
-        seen["hls_ms"] = probe(str(storage / prefix / "hls" / "index.m3u8"))
+        seen["stream_ms"] = ffprobe_ms(str(storage / prefix / "stream.mp4"))
+        seen["hls_ms"] = ffprobe_ms(str(storage / prefix / "hls" / "index.m3u8"))
         seen["stream_size"] = (storage / prefix / "stream.mp4").stat().st_size
     finally:
         await conn.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -40,8 +41,10 @@ async def seed_run(
     """A webinar run of `seconds`, recorded from its start without pauses, with `events`
     (second, type, data) in its room; its production queued at `step`."""
     now = int(time.time())
-    create = {"title": "Seeded", "scope": scope or f"seed-{uuid.uuid4().hex[:8]}",
-              "audience": "example.org", "host": PRESENTER, "time": [now - 600, now + 3600]}  # fmt: skip
+    create = {
+        "title": "Seeded", "scope": scope or f"seed-{uuid.uuid4().hex[:8]}",
+        "audience": "example.org", "host": PRESENTER, "time": [now - 600, now + 3600],
+    }  # fmt: skip
     w = (await http.post("/api/v1/webinars", json=create)).json()
     room = w["real_time"]["event_room_id"]
     conn = await asyncpg.connect(database_url)
@@ -77,7 +80,8 @@ async def seed_run(
         row = {"class_id": w["class_id"], "id": production}
         key = original_key(row, PRESENTER)  # type: ignore[arg-type]
         storage = storage_for(storage_url)
-        source = stream or synthetic_stream(Path(f"/tmp/podium-seed-{seconds}.mp4"), seconds)
+        cached = Path(tempfile.gettempdir()) / f"podium-seed-{seconds}.mp4"
+        source = stream or (cached if cached.exists() else synthetic_stream(cached, seconds))
         await storage.put_file(key, source)
         await queue_job(conn, f"recording.{step}", str(production))
     finally:
@@ -110,7 +114,10 @@ async def asyncio_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+def ffprobe(path: Path | str, entries: str) -> str:
+    command = ["ffprobe", "-v", "error", "-show_entries", entries, "-of", "csv=p=0", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 def ffprobe_ms(path: Path | str) -> int:
-    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
-                          "csv=p=0", str(path)], capture_output=True, text=True, check=True)  # fmt: skip
-    return round(float(out.stdout.strip()) * 1000)
+    return round(float(ffprobe(path, "format=duration").strip()) * 1000)

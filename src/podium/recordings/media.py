@@ -171,11 +171,17 @@ class Tools:
         frame = 1.0 / FPS
         entries: list[str] = []
         total_ms = sum(b - a for a, b in keep)
+        kept_ms = made = 0
         for n, (a_ms, b_ms) in enumerate(keep):
-            # Cuts fall on frames (a cut cannot be finer than one).
-            a, b = round(a_ms / 1000 * FPS) * frame, round(b_ms / 1000 * FPS) * frame
-            if b - a < frame / 2:
+            # Cuts fall on frames (a cut cannot be finer than one), chosen so that the frames
+            # kept so far match the time kept so far: rounding never adds up along the cuts.
+            kept_ms += b_ms - a_ms
+            first = round(a_ms / 1000 * FPS)
+            count = round(kept_ms / 1000 * FPS) - made
+            if count <= 0:
                 continue
+            made += count
+            a, b = first * frame, (first + count) * frame
             k1 = next((k for k in keyframes if k >= a - frame / 2), None)
             k2 = next((k for k in reversed(keyframes) if k <= b + frame / 2), None)
             if k1 is None or k2 is None or k2 - k1 < frame / 2:

@@ -398,18 +398,19 @@ def register(registry: JobRegistry, db: Database, settings: Settings, storage: S
     """Subscribe to "class ended" and register the steps this process can run."""
     pipeline = Pipeline(db, settings, storage, Tools(settings.media_concurrency))
     lifecycle.on_class_ended("recordings", pipeline.class_ended)
-    steps: dict[str, Callable[[Row, Path], Awaitable[None]]] = {
-        "adjust": pipeline.adjust, "dump": pipeline.dump, "transcode": pipeline.transcode,
+    kinds: dict[str, tuple[str, Callable[[Row, Path], Awaitable[None]]]] = {
+        step_kind(step, None): (step, work)
+        for step, work in (("adjust", pipeline.adjust), ("dump", pipeline.dump),
+                           ("transcode", pipeline.transcode))
     }  # fmt: skip
+    # Collecting needs the server's rec_dir: only a process that can read it takes those jobs.
+    kinds |= {collect_kind(s.id): ("collect", pipeline.collect)
+              for s in settings.janus_urls if readable(s)}  # fmt: skip
 
     def handler(step: str, work: Callable[[Row, Path], Awaitable[None]]) -> Any:
         return lambda job: pipeline.run(job, step, work)
 
-    for server in settings.janus_urls:
-        if readable(server):
-            registry.kind(JobKind(collect_kind(server.id), handler("collect", pipeline.collect),
-                                  lease_seconds=300, max_attempts=MAX_ATTEMPTS + 1))  # fmt: skip
-    for step, work in steps.items():
-        registry.kind(JobKind(f"recording.{step}", handler(step, work), lease_seconds=300,
+    for name, (step, work) in kinds.items():
+        registry.kind(JobKind(name, handler(step, work), lease_seconds=settings.media_lease_seconds,
                               max_attempts=MAX_ATTEMPTS + 1))  # fmt: skip
     return pipeline
