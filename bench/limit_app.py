@@ -61,7 +61,7 @@ def insert_args(
     return (
         class_id, "webinar", "example.org", scope, title, start, end, tags_json, None, True,
         None, None, True, event_room_id, conference_room_id, '{"message": true}', "none",
-        None, None,
+        None, None, True,
     )  # fmt: skip
 
 

@@ -10,10 +10,12 @@ import base64
 import json
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import jwt
 import pytest
@@ -31,7 +33,9 @@ from tests.conftest import OTHER, TENANT, start_server, stop_server, tenant, tok
 
 MARK = "ISOLATION-MARK-7f3c"  # in the target classes' titles and tags: must never leak
 OPEN = {"/api/v1/join", "/v1/auth/token", "/api/v1/sip/verify", "/healthz", "/readyz",
-        "/openapi.json"}  # fmt: skip
+        "/openapi.json",
+        # its signature is the credential (tests/recordings: forged and expired links refused)
+        "/api/v1/streams/{expires}/{signature}/{prefix}/{name}"}  # fmt: skip
 # What an end user of the audience, with no role anywhere, may do to a class (docs/api.md).
 ANY_TOKEN = {
     ("POST", "/api/v1/{kind}/{class_id}/timestamps"),
@@ -167,6 +171,8 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "class_scope": "target-w" if kind == "webinars" else "target-m",
         "participant_id": ids["session_participant"] if v1 else ids["participant_id"],
         "session_id": ids["session_id"], "property_id": "p", "account_id": "someone",
+        "production_id": ids["production_id"], "edition_id": ids["edition_id"],
+        "change_id": ids["change_id"], "kind": "minigroup",
     }  # fmt: skip
     filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     return filled + "?sets=a" if filled.endswith("/state") else filled
@@ -191,6 +197,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Any:
         (r"/lobby/deny$", {"participant_ids": [ids["participant_id"]]}),
         (r"/lobby/message$", {"message": "m"}),
         (r"/sip$", {"state": 2}),
+        (r"/restart$|/commit$|/editions$|/editions/\{edition_id\}$", {}),
+        (r"/changes$", {"type": "removal", "event_id": ids["participant_id"]}),
         (
             r"^/v1/sessions$",
             {
@@ -221,11 +229,45 @@ async def world(database_url: str) -> AsyncIterator[tuple[AsyncTestClient, World
         w = World()
         client.headers["Authorization"] = f"Bearer {token_for()}"
         await w.build(client)
+        w.ids |= await recorded(database_url, w.ids["minigroups"])
         yield client, w
 
 
+async def recorded(database_url: str, class_id: str) -> dict[str, str]:
+    """The minigroup's run as if recorded, with an edition of its room and a change in it."""
+    ids = {name: str(uuid.uuid4()) for name in ("production_id", "edition_id", "change_id")}
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("""
+            INSERT INTO productions (id, class_id, event_room_id, conference_room_id, step,
+                                     original_room_id, modified_room_id, collected_at, adjusted_at)
+            SELECT $1::uuid, id, event_room_id, conference_room_id, 'done', event_room_id,
+                   event_room_id, now(), now()
+            FROM classes WHERE id = $2::uuid""", ids["production_id"], class_id)  # fmt: skip
+        await conn.execute("""
+            INSERT INTO editions (id, source_room_id, created_by)
+            SELECT $1::uuid, event_room_id, 'service' FROM classes WHERE id = $2::uuid""",
+            ids["edition_id"], class_id)  # fmt: skip
+        await conn.execute(
+            "INSERT INTO edition_changes (id, edition_id, kind, event_id, created_by)"
+            " VALUES ($1::uuid, $2::uuid, 'removal', gen_random_uuid(), 'service')",
+            ids["change_id"], ids["edition_id"])  # fmt: skip
+    finally:
+        await conn.close()
+    return ids
+
+
 # Path parameters that name something of a class.
-CLASS_PARAMS = ("{class_id}", "{room_id}", "{participant_id}", "{session_id}", "{class_scope}")
+CLASS_PARAMS = (
+    "{class_id}",
+    "{room_id}",
+    "{participant_id}",
+    "{session_id}",
+    "{class_scope}",
+    "{production_id}",
+    "{edition_id}",
+    "{change_id}",
+)
 
 
 def _expected(caller: str, method: str, path: str) -> set[int]:

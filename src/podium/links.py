@@ -28,6 +28,6 @@ def signed(base_url: str, key: str, prefix: str, name: str, seconds: int) -> str
 
 
 def valid(key: str, prefix: str, expires: int, given: str, now: float | None = None) -> bool:
-    if expires < (time.time() if now is None else now):
+    if expires < (time.time() if now is None else now) or not given.isascii():
         return False
     return hmac.compare_digest(signature(key, prefix, expires), given)

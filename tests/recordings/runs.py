@@ -37,15 +37,17 @@ async def seed_run(
     http: httpx.AsyncClient, database_url: str, storage_url: str, *, seconds: float = 20.0,
     events: list[tuple[float, str, Any]] = (),  # type: ignore[assignment]
     stream: Path | None = None, step: str = "adjust", scope: str | None = None,
+    kind: str = "webinar", others: list[tuple[str, int, list[list[int]]]] = (),  # type: ignore[assignment]
 ) -> dict[str, Any]:  # fmt: skip
-    """A webinar run of `seconds`, recorded from its start without pauses, with `events`
-    (second, type, data) in its room; its production queued at `step`."""
+    """A run of `seconds`, recorded by its host (the presenter) from its start without pauses,
+    with `events` (second, type, data) in its room; its production queued at `step`. `others`:
+    more publishers (account, start ms after the host's, segments)."""
     now = int(time.time())
     create = {
         "title": "Seeded", "scope": scope or f"seed-{uuid.uuid4().hex[:8]}",
         "audience": "example.org", "host": PRESENTER, "time": [now - 600, now + 3600],
     }  # fmt: skip
-    w = (await http.post("/api/v1/webinars", json=create)).json()
+    w = (await http.post(f"/api/v1/{kind}s", json=create)).json()
     room = w["real_time"]["event_room_id"]
     conn = await asyncpg.connect(database_url)
     try:
@@ -62,7 +64,7 @@ async def seed_run(
             )  # fmt: skip
         await conn.execute("UPDATE event_rooms SET last_seq = $2 WHERE id = $1::uuid", room,
                            len(events))  # fmt: skip
-        ended = await http.patch(f"/api/v1/webinars/{w['class_id']}",
+        ended = await http.patch(f"/api/v1/{kind}s/{w['class_id']}",
                                  json={"time": [now - 600, int(time.time())]})  # fmt: skip
         assert ended.status_code == 200, ended.text
         production = uuid.uuid4()
@@ -71,23 +73,28 @@ async def seed_run(
             " collected_at) VALUES ($1, $2::uuid, $3::uuid, $4::uuid, $5, now())",
             production, w["class_id"], room, w["real_time"]["conference_room_id"], step,
         )  # fmt: skip
-        await conn.execute(
-            "INSERT INTO recordings (id, production_id, account_id, started_at, segments,"
-            " duration_ms) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
-            uuid.uuid4(), production, PRESENTER, opened_ms,
-            json.dumps([[0, int(seconds * 1000)]]), int(seconds * 1000),
-        )  # fmt: skip
+        storage = storage_for(storage_url)
         row = {"class_id": w["class_id"], "id": production}
         key = original_key(row, PRESENTER)  # type: ignore[arg-type]
-        storage = storage_for(storage_url)
-        cached = Path(tempfile.gettempdir()) / f"podium-seed-{seconds}.mp4"
-        source = stream or (cached if cached.exists() else synthetic_stream(cached, seconds))
-        await storage.put_file(key, source)
+        publishers = [(PRESENTER, 0, [[0, int(seconds * 1000)]]), *others]
+        for account, start, segments in publishers:
+            length = sum(b - a for a, b in segments)
+            await conn.execute(
+                "INSERT INTO recordings (id, production_id, account_id, started_at, segments,"
+                " duration_ms) VALUES ($1, $2, $3, $4, $5::jsonb, $6)",
+                uuid.uuid4(), production, account, opened_ms + start, json.dumps(segments),
+                length,
+            )  # fmt: skip
+            cached = Path(tempfile.gettempdir()) / f"podium-seed-{length}.mp4"
+            if not cached.exists():
+                synthetic_stream(cached, length / 1000)
+            source = stream if stream is not None and account == PRESENTER else cached
+            await storage.put_file(original_key(row, account), source)  # type: ignore[arg-type]
         await queue_job(conn, f"recording.{step}", str(production))
     finally:
         await conn.close()
     return {"class_id": w["class_id"], "room": room, "production": str(production),
-            "path": f"/api/v1/webinars/{w['class_id']}", "original_key": key}  # fmt: skip
+            "path": f"/api/v1/{kind}s/{w['class_id']}", "original_key": key}  # fmt: skip
 
 
 async def queue_job(conn: asyncpg.Connection, kind: str, production: str) -> None:

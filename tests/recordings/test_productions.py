@@ -19,7 +19,7 @@ from podium.app import create_app
 from podium.config import Settings
 from tests import s3
 from tests.conftest import TENANT, auth
-from tests.recordings.runs import ffprobe_ms, queue_job, seed_run, synthetic_stream, until
+from tests.recordings.runs import ffprobe, ffprobe_ms, queue_job, seed_run, synthetic_stream, until
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None,
@@ -252,3 +252,24 @@ async def test_the_s3_path(database_url: str, tmp_path: Path, s3_server: s3.S3Se
             playlist = await app.get(local(app, hls))
             segment = next(ln for ln in playlist.text.splitlines() if ln.startswith("http"))
             assert (await http.get(segment)).status_code == 200
+
+
+async def test_a_minigroup_is_one_composed_video(
+    app: AsyncTestClient, database_url: str, tmp_path: Path
+) -> None:
+    """The host (10 s, a break from 4 s to 6 s) and a student who joined 3 s later and paused
+    for 2 s: one video of both side by side, 8 s long, the break cut from everyone."""
+    run = await seed_run(app, database_url, f"file://{tmp_path}/storage", seconds=10,
+                         kind="minigroup", others=[("student", 3000, [[0, 4000], [6000, 9000]])],
+                         events=[(4.0, "break", {"value": True}),
+                                 (6.0, "break", {"value": False})])  # fmt: skip
+    read = await until(app, run["path"], transcoded)
+    assert read["status"] == "transcoded", read
+    link = (await app.get(f"{run['path']}/download")).json()["url"]
+    path = tmp_path / "composed.mp4"
+    path.write_bytes((await app.get(local(app, link))).content)
+    assert abs(ffprobe_ms(path) - 8_000) <= 100
+    assert ffprobe(path, "stream=codec_name,width,height").split() == ["h264,1280,360", "aac"]
+    ready = await rows(database_url, "SELECT payload FROM notifications WHERE type = "
+                       "'minigroup.ready'")  # fmt: skip
+    assert json.loads(ready[0]["payload"])["stream_duration"] == 8

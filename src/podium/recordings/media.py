@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -40,6 +41,20 @@ MJR = re.compile(
 
 # Dumps of one feed opened this close together belong to one publish.
 PUBLISH_WINDOW_US = 1_000_000
+
+
+# One publisher's tile in a composed video.
+TILE = "640x360"
+
+
+@dataclass(frozen=True, slots=True)
+class Layered:
+    """A publisher's original stream (pauses left out) and where its segments lie on the
+    class's common timeline."""
+
+    path: Path
+    offset_ms: int
+    segments: list[Span]
 
 
 class MediaError(Exception):
@@ -203,12 +218,70 @@ class Tools:
             str(hls / "index.m3u8"),
         ], f"cutting {source.name}", total_ms)  # fmt: skip
 
+    async def compose(self, tracks: Sequence[Layered], keep: Sequence[Span], out: Path) -> None:
+        """One video of everyone on the class's common timeline (ms from the earliest
+        recording's start): each publisher's original placed where it was sent, black and
+        silent where they were not, side by side in a grid, their sound mixed; only the `keep`
+        spans of the timeline (the host's cuts, applied to everyone)."""
+        end = max((t.offset_ms + t.segments[-1][1] for t in tracks if t.segments), default=0)
+        inputs: list[str] = []
+        graph: list[str] = []
+        for n, track in enumerate(tracks):
+            inputs += ["-i", str(track.path)]
+            pieces: list[str] = []
+            at, played = 0, 0  # the timeline's ms reached; the ms of its original used
+            for start, stop in track.segments:
+                start, stop = start + track.offset_ms, stop + track.offset_ms
+                if start > at:
+                    pieces.append(_gap(graph, f"{n}_{len(pieces)}", start - at))
+                pieces.append(_media(graph, n, f"{n}_{len(pieces)}", played, stop - start))
+                at, played = stop, played + stop - start
+            if end > at:
+                pieces.append(_gap(graph, f"{n}_{len(pieces)}", end - at))
+            graph.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=1[v{n}][a{n}]")
+        cols = max(1, math.ceil(math.sqrt(len(tracks))))
+        w, h = (int(x) for x in TILE.split("x"))
+        layout = "|".join(f"{(i % cols) * w}_{(i // cols) * h}" for i in range(len(tracks)))
+        if len(tracks) == 1:
+            graph.append("[v0]null[grid];[a0]anull[mix]")
+        else:
+            videos = "".join(f"[v{n}]" for n in range(len(tracks)))
+            audios = "".join(f"[a{n}]" for n in range(len(tracks)))
+            graph.append(f"{videos}xstack=inputs={len(tracks)}:layout={layout}:fill=black[grid];"
+                         f"{audios}amix=inputs={len(tracks)}:normalize=0[mix]")  # fmt: skip
+        spans = "+".join(f"between(t,{a / 1000:.3f},{(b - 0.5) / 1000:.4f})" for a, b in keep)
+        graph.append(f"[grid]select='{spans}',setpts=N/FRAME_RATE/TB[vout];"
+                     f"[mix]aselect='{spans}',asetpts=N/SR/TB[aout]")  # fmt: skip
+        await self.run(["ffmpeg", *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
+                        "-map", "[aout]", *ENCODE, "-movflags", "+faststart", str(out)],
+                       f"composing {out.name}", sum(b - a for a, b in keep))  # fmt: skip
+
     async def _encode_span(self, source: Path, start: float, stop: float, out: Path) -> str:
         frames = round((stop - start) * FPS)
         await self.run(["ffmpeg", "-ss", f"{start:.6f}", "-i", str(source),
                         "-frames:v", str(frames), "-t", f"{frames / FPS:.6f}", *ENCODE, str(out)],
                        f"encoding {out.name}", round((stop - start) * 1000))  # fmt: skip
         return f"file '{out}'\n"
+
+
+def _gap(graph: list[str], label: str, ms: int) -> str:
+    """Black and silence for `ms` (a composition's stretch where a publisher sent nothing)."""
+    seconds = f"{ms / 1000:.3f}"
+    graph.append(f"color=c=black:s={TILE}:r={FPS}:d={seconds},setsar=1[g{label}];"
+                 f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds}[h{label}]")  # fmt: skip
+    return f"[g{label}][h{label}]"
+
+
+def _media(graph: list[str], n: int, label: str, start_ms: int, ms: int) -> str:
+    """`ms` of input n's media from `start_ms`, fitted into a tile."""
+    size = TILE.replace("x", ":")
+    graph.append(
+        f"[{n}:v]trim=start={start_ms / 1000:.3f}:duration={ms / 1000:.3f},setpts=PTS-STARTPTS,"
+        f"scale={size}:force_original_aspect_ratio=decrease,pad={size}:-1:-1,setsar=1,"
+        f"fps={FPS}[g{label}];[{n}:a]atrim=start={start_ms / 1000:.3f}:duration={ms / 1000:.3f},"
+        f"asetpts=PTS-STARTPTS[h{label}]"
+    )  # fmt: skip
+    return f"[g{label}][h{label}]"
 
 
 def pieces_in(rec_dir: Path, room: str, headers: dict[Path, dict[str, object]]) -> list[Piece]:

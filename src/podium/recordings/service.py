@@ -43,7 +43,7 @@ from podium.errors import Conflict, NotFound
 from podium.jobs import Job, JobKind, JobRegistry, enqueue
 from podium.notifications.service import notify
 from podium.recordings import models, queries
-from podium.recordings.media import MediaError, Tools, dumps_of, pieces_in
+from podium.recordings.media import Layered, MediaError, Tools, dumps_of, pieces_in
 from podium.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -230,10 +230,12 @@ class Pipeline:
         keep = [tuple(s) for s in row["modified_segments"]]
         stream = uuid.uuid4()
         mp4, hls = work / "stream.mp4", work / "hls"
-        if row["kind"] == "minigroup" and len(recordings) > 1:
-            raise StepFailed("composing several publishers is not available yet")
-        main = leading(row, recordings, [])
-        source = await self.fetch(original_key(row, main["account_id"]), work / "original.mp4")
+        if row["kind"] == "minigroup":
+            source = await self.composed(row, recordings, work)
+            keep = [(0, sum(b - a for a, b in keep))]
+        else:
+            main = leading(row, recordings, [])
+            source = await self.fetch(original_key(row, main["account_id"]), work / "original.mp4")
         await self.tools.cut(source, keep, work, mp4, hls)
         duration = await self.tools.duration_ms(mp4)
         base = f"{prefix(row)}/{stream}"
@@ -253,6 +255,24 @@ class Pipeline:
                     "stream_uri": object_uri(self.storage, f"{base}/stream.mp4"),
                 }  # fmt: skip
             await notify(tx, row["audience"], f"{row['kind']}.ready", payload, row["class_id"])
+
+    async def composed(self, row: Row, recordings: list[Row], work: Path) -> Path:
+        """A minigroup's video: everyone on the common timeline, the host's cuts (its
+        `cut_original_segments`, set by adjust) applied to all (models.place)."""
+        host = next((r for r in recordings if r["cut_original_segments"] is not None), None)
+        if host is None:
+            raise StepFailed("the host has no recording")
+        tracks = models.place([dict(r) for r in recordings], host["account_id"])
+        layered = [
+            Layered(await self.fetch(original_key(row, t.account_id), work / f"{n}.mp4"),
+                    t.offset_ms, [tuple(s) for s in t.segments])  # type: ignore[misc]
+            for n, t in enumerate(tracks)
+        ]  # fmt: skip
+        lead = next(t for t in tracks if t.account_id == host["account_id"])
+        keep = [(a + lead.offset_ms, b + lead.offset_ms) for a, b in lead.modified_segments]
+        out = work / "composed.mp4"
+        await self.tools.compose(layered, keep, out)
+        return out
 
     async def fetch(self, key: str, path: Path) -> Path:
         local = self.storage.local_path(key)
