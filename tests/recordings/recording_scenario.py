@@ -139,6 +139,52 @@ async def scenario(client: AsyncTestClient, url: str, storage: Path) -> dict[str
     return seen
 
 
+async def minigroup(client: AsyncTestClient, url: str, storage: Path) -> dict[str, Any]:
+    """Two publishers in a minigroup, the second joining later: one composed video."""
+    seen: dict[str, Any] = {}
+    now = int(time.time())
+    create = {"title": "Group", "scope": "group-1", "audience": "example.org", "host": "host",
+              "time": [now - 60, now + 3600]}  # fmt: skip
+    g = (await client.post("/api/v1/minigroups", json=create)).json()
+    path = f"/api/v1/minigroups/{g['class_id']}"
+    media = f"/api/v1/classes/{g['class_id']}/media"
+    host = (await client.post(media, headers=auth(sub="host"))).json()
+    student = (await client.post(media, headers=auth(sub="student"))).json()
+    seen["roles"] = [host["role"], student["role"]]
+    async with JanusSession(host["janus_url"]) as a, JanusSession(student["janus_url"]) as b:
+        ha = await a.join(host["room"], host["token"], host["participant_id"])
+        await a.publish(ha["handle"], audio=True)
+        await asyncio.sleep(2.0)
+        hb = await b.join(student["room"], student["token"], student["participant_id"])
+        await b.publish(hb["handle"], audio=True)
+        await post(client, path, "message", {"text": "both here"})
+        await asyncio.sleep(4.0)
+        await b.message(hb["handle"], {"request": "unpublish"})
+        await a.message(ha["handle"], {"request": "unpublish"})
+    await client.patch(path, json={"time": [now - 60, int(time.time())]})
+    deadline = time.monotonic() + 180
+    read: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        read = (await client.get(path)).json()
+        if read["status"] == "transcoded" or read.get("recording", {}).get("status") == "failed":
+            break
+        await asyncio.sleep(0.5)
+    seen["read"] = read
+    conn = await asyncpg.connect(url)
+    try:
+        prod = await conn.fetchrow("SELECT * FROM productions WHERE class_id = $1", g["class_id"])
+        recs = await conn.fetch("SELECT account_id, segments, cut_original_segments FROM "
+                                "recordings WHERE production_id = $1", prod["id"])  # fmt: skip
+        seen["recordings"] = sorted(r["account_id"] for r in recs)
+        seen["modified_segments"] = json.loads(prod["modified_segments"])
+        stream = storage / prod["stream_prefix"] / "stream.mp4"
+        seen["stream_ms"] = ffprobe_ms(str(stream))
+        seen["video"] = ffprobe(str(stream), "stream=codec_name,width,height").split()
+    finally:
+        await conn.close()
+    return seen
+
+
 async def run(url: str, janus: JanusServer, work: Path) -> dict[str, Any]:
     settings = Settings(  # type: ignore[call-arg]
         tenants=[TENANT], _env_file=None, data_dir=work,
@@ -147,7 +193,8 @@ async def run(url: str, janus: JanusServer, work: Path) -> dict[str, Any]:
     )  # fmt: skip
     async with AsyncTestClient(create_app(settings, url)) as client:
         client.headers.update(auth())
-        return await scenario(client, url, work / "storage")
+        which = minigroup if "minigroup" in sys.argv[1:] else scenario
+        return await which(client, url, work / "storage")
 
 
 def main() -> None:

@@ -17,9 +17,9 @@ from tests.recordings.recording_scenario import PREROLL_MS
 MS = 1_000_000
 
 
-def run_scenario(module: str) -> dict[str, Any]:
+def run_scenario(module: str, *args: str) -> dict[str, Any]:
     proc = subprocess.run(
-        [*UNSHARE, sys.executable, "-m", module], cwd=ROOT, capture_output=True, text=True,
+        [*UNSHARE, sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
         timeout=400, check=False, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )  # fmt: skip
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -82,3 +82,15 @@ def test_a_recorded_webinar_plays_back_with_its_pauses_and_break_cut() -> None:
     # HLS: the playlist and the segment it names, through the same kind of link.
     assert seen["playlist_status"] == 200 and seen["segment_status"] == 200
     assert seen["segment_bytes"] > 1000
+
+
+@pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
+def test_a_minigroup_with_two_publishers_is_one_composed_video() -> None:
+    seen = run_scenario("tests.recordings.recording_scenario", "minigroup")
+    assert seen["roles"] == ["publisher", "publisher"]
+    assert seen["read"]["status"] == "transcoded", seen["read"]
+    assert seen["recordings"] == ["host", "student"]
+    # Side by side (two 640x360 tiles), as long as the host's recording keeps.
+    assert seen["video"] == ["h264,1280,360", "aac"]
+    kept = sum(b - a for a, b in seen["modified_segments"])
+    assert abs(seen["stream_ms"] - kept) <= 100
