@@ -21,6 +21,7 @@ def run(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     [
         [],
         ["serve"],
+        ["worker"],
         ["migrate"],
         ["token"],
         ["tenant"],

@@ -1,4 +1,4 @@
-"""`podium serve | migrate | token | tenant ...`"""
+"""`podium serve | worker | migrate | token | tenant ...`"""
 
 from __future__ import annotations
 
@@ -157,6 +157,36 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             access_log=False,
             server_header=False,
         )
+
+
+@main.command()
+def worker() -> None:
+    """Run Podium's jobs and periodic tasks without the API: on a Janus host, the process
+    that can read its rec_dir and so collects its recordings (the API runs elsewhere)."""
+    from podium.app import create_app
+    from podium.runtime import runtime
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
+    )
+    with database(settings) as url:
+        app = create_app(settings, url)
+        kinds = sorted(runtime(app.state).jobs.registry.kinds)
+        collects = [k.split("@", 1)[1] for k in kinds if k.startswith("recording.collect@")]
+        click.echo(f"Podium worker: {len(kinds)} job kinds; collects recordings of Janus "
+                   f"servers: {', '.join(collects) or 'none (no readable rec_dir)'}")  # fmt: skip
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+            async with app.lifespan():
+                await stop.wait()
+
+        asyncio.run(run())
+        click.echo("Podium worker stopped")
 
 
 async def _ensure_demo_tenant(db: Database) -> Tenant:
