@@ -3,6 +3,7 @@ rec_dir it can read."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -23,7 +24,18 @@ def janus(server_id: str, rec_dir: str) -> dict[str, object]:
             "room_key": "room-key-xyz", "rec_dir": rec_dir}  # fmt: skip
 
 
-async def test_a_worker_collects_only_what_it_can_read(database_url: str, tmp_path: Path) -> None:
+def sql(database_url: str, statement: str, *args: object) -> list[asyncpg.Record]:
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetch(statement, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def test_a_worker_collects_only_what_it_can_read(database_url: str, tmp_path: Path) -> None:
     readable = tmp_path / "rec"
     readable.mkdir()
     env = {
@@ -33,29 +45,25 @@ async def test_a_worker_collects_only_what_it_can_read(database_url: str, tmp_pa
         "PODIUM_JANUS_URLS": json.dumps([janus("here", str(readable)),
                                          janus("elsewhere", str(tmp_path / "missing"))]),
     }  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "podium.cli", "worker"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podium.cli", "worker"], env=env, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert "collects recordings of Janus servers: here" in first, first
-        conn = await asyncpg.connect(database_url)
-        try:
-            payload = json.dumps({"production": str(uuid.uuid4())})
-            for kind in ("recording.collect@here", "recording.collect@elsewhere"):
-                await conn.execute("INSERT INTO jobs (kind, payload) VALUES ($1, $2::jsonb)",
-                                   kind, payload)  # fmt: skip
-            deadline = time.monotonic() + 20
-            done: dict[str, bool] = {}
-            while time.monotonic() < deadline:
-                rows = await conn.fetch("SELECT kind, done_at IS NOT NULL AS done FROM jobs "
-                                        "WHERE kind LIKE 'recording.collect@%'")  # fmt: skip
-                done = {r["kind"]: r["done"] for r in rows}
-                if done.get("recording.collect@here"):
-                    break
-                time.sleep(0.1)
-        finally:
-            await conn.close()
+        payload = json.dumps({"production": str(uuid.uuid4())})
+        for kind in ("recording.collect@here", "recording.collect@elsewhere"):
+            sql(database_url, "INSERT INTO jobs (kind, payload) VALUES ($1, $2::jsonb)", kind,
+                payload)  # fmt: skip
+        deadline = time.monotonic() + 20
+        done: dict[str, bool] = {}
+        while time.monotonic() < deadline and not done.get("recording.collect@here"):
+            time.sleep(0.1)
+            rows = sql(database_url, "SELECT kind, done_at IS NOT NULL AS done FROM jobs "
+                       "WHERE kind LIKE 'recording.collect@%'")  # fmt: skip
+            done = {r["kind"]: r["done"] for r in rows}
         # Its own server's job ran (an unknown production: dropped quietly); the other waits
         # for a process that can read that server's recordings.
         assert done == {"recording.collect@here": True, "recording.collect@elsewhere": False}
