@@ -109,7 +109,7 @@ async def scenario(client: AsyncTestClient, url: str, storage: Path) -> dict[str
         seen["original_ms"] = ffprobe_ms(str(originals[0]))
         seen["original_streams"] = streams(str(originals[0]))
         seen["stream_ms"] = ffprobe_ms(str(storage / prefix / "stream.mp4"))
-        seen["hls_ms"] = ffprobe_ms(str(storage / prefix / "hls" / "index.m3u8"))
+        seen["hls_ms"] = ffprobe_ms(str(storage / prefix / "index.m3u8"))
         seen["stream_size"] = (storage / prefix / "stream.mp4").stat().st_size
     finally:
         await conn.close()

@@ -20,7 +20,7 @@ from podium.rooms.service import store_event, store_or_relay
 from podium.storage import Storage
 
 MP4 = "stream.mp4"
-HLS = "hls/index.m3u8"
+HLS = "index.m3u8"
 
 # A saved position is clamped into one day (notes: "Small routes").
 MAX_POSITION = 86_400
@@ -113,7 +113,8 @@ async def stream_link(
 ) -> str:  # fmt: skip
     """A signed, expiring link to the class's transcoded stream: `stream.mp4` (the download:
     the source media of everyone in the class is the tenant's and its moderators', so it needs
-    the right to update the class) or `hls/index.m3u8` (playback: whoever may read the class).
+    the right to update the class) or `index.m3u8` (playback, for whoever may read the class:
+    an HLS playlist of byte ranges of that same file, which a player fetches through the link).
     404 `recording_not_found` until the recording is transcoded (a minigroup: all of it)."""
     authorize(principal, Action.UPDATE_CLASS if name == MP4 else Action.READ_CLASS)
     row = await existing(db, principal, ref)

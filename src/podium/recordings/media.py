@@ -73,6 +73,7 @@ class Piece:
 
 class Tools:
     def __init__(self, concurrency: int) -> None:
+        self.concurrency = concurrency
         self.slots = asyncio.Semaphore(concurrency)
 
     async def run(self, args: Sequence[str], what: str, duration_ms: int | None = None) -> str:
@@ -130,18 +131,6 @@ class Tools:
                 return round(float(values[0]) * 1000)
         raise MediaError(f"{path.name}: no audio or video")
 
-    async def keyframes(self, path: Path) -> list[float]:
-        """The video's keyframe times (s), read from packet flags (no decoding)."""
-        out = await self.run(["ffprobe", "-v", "error", "-select_streams", "v:0",
-                              "-show_entries", "packet=pts_time,flags", "-of", "csv=p=0",
-                              str(path)], f"keyframes of {path.name}")  # fmt: skip
-        times = []
-        for line in out.splitlines():
-            pts, _, flags = line.partition(",")
-            if "K" in flags and pts not in ("", "N/A"):
-                times.append(float(pts))
-        return sorted(times)
-
     async def encode_piece(self, piece: Piece, work: Path) -> tuple[Path, int]:
         """One publish as H.264/AAC (black where no video, silence where no audio was sent);
         answers the file and its length in ms (the length of what was sent)."""
@@ -173,50 +162,91 @@ class Tools:
                         "-movflags", "+faststart", str(out)], f"joining {out.name}",
                        duration_ms)  # fmt: skip
 
-    async def cut(self, source: Path, keep: Sequence[Span], work: Path, mp4: Path,
-                  hls: Path) -> None:  # fmt: skip
-        """The parts of `source` in `keep` (ms), as one MP4 and an HLS playlist.
+    async def keyframes_after(self, path: Path, moments: Sequence[float]) -> list[float | None]:
+        """For each moment (s), the first keyframe at or after it within a keyframe interval
+        (None: none there). Only those stretches are read (`-read_intervals` seeks by the
+        index), not the whole file."""
+        if not moments:
+            return []
+        span = KEYFRAME_SECONDS + 0.2
+        intervals = ",".join(f"{max(m - 0.1, 0):.3f}%+{span:.3f}" for m in moments)
+        out = await self.run(["ffprobe", "-v", "error", "-select_streams", "v:0",
+                              "-read_intervals", intervals, "-show_entries",
+                              "packet=pts_time,flags", "-of", "csv=p=0", str(path)],
+                             f"keyframes of {path.name}")  # fmt: skip
+        found = sorted({float(pts) for pts, _, flags in
+                        (line.partition(",") for line in out.splitlines())
+                        if "K" in flags and pts not in ("", "N/A")})  # fmt: skip
+        half = 0.5 / FPS
+        return [next((k for k in found if m - half <= k <= m + span), None) for m in moments]
 
-        Copy whole groups of pictures and re-encode only from a cut to the next keyframe (and
-        from the last keyframe to the cut's end): with a keyframe every 2 s that is at most
-        2 s of encoding per cut, so an hour with ten pauses costs about what copying it does,
-        and every cut is frame-exact. The concat demuxer reads the copied stretches straight
-        from the source (inpoint/outpoint), so the source is read once."""
-        keyframes = await self.keyframes(source)
+    async def cut(self, source: Path, keep: Sequence[Span], work: Path, out: Path) -> None:
+        """The parts of `source` in `keep` (ms) as one fragmented MP4, `out/stream.mp4`, and an
+        HLS playlist of byte ranges of that same file, `out/index.m3u8` (one file serves the
+        download and the player, written once).
+
+        A copied stretch must start on a keyframe but may end on any frame (no B-frames), so
+        only the start of each kept part is re-encoded, from the cut to the next keyframe (at
+        most KEYFRAME_SECONDS); those heads are encoded together, a process per media slot.
+        The concat demuxer reads the copied stretches straight from the source
+        (inpoint/outpoint): the source is read once and every cut is frame-exact."""
         frame = 1.0 / FPS
-        entries: list[str] = []
-        total_ms = sum(b - a for a, b in keep)
+        parts: list[tuple[float, float]] = []
         kept_ms = made = 0
-        for n, (a_ms, b_ms) in enumerate(keep):
+        for a_ms, b_ms in keep:
             # Cuts fall on frames (a cut cannot be finer than one), chosen so that the frames
             # kept so far match the time kept so far: rounding never adds up along the cuts.
             kept_ms += b_ms - a_ms
             first = round(a_ms / 1000 * FPS)
             count = round(kept_ms / 1000 * FPS) - made
-            if count <= 0:
+            if count > 0:
+                made += count
+                parts.append((first * frame, (first + count) * frame))
+        nexts = await self.keyframes_after(source, [a for a, _ in parts])
+        entries: list[str] = []
+        heads: list[tuple[float, float, Path]] = []
+        for n, ((a, b), k) in enumerate(zip(parts, nexts, strict=True)):
+            if k is None or k >= b - frame / 2:  # no keyframe inside: all of it re-encoded
+                heads.append((a, b, work / f"head{n}.mp4"))
+                entries.append(f"file '{heads[-1][2]}'\n")
                 continue
-            made += count
-            a, b = first * frame, (first + count) * frame
-            k1 = next((k for k in keyframes if k >= a - frame / 2), None)
-            k2 = next((k for k in reversed(keyframes) if k <= b + frame / 2), None)
-            if k1 is None or k2 is None or k2 - k1 < frame / 2:
-                entries.append(await self._encode_span(source, a, b, work / f"cut{n}.mp4"))
-                continue
-            if k1 - a > frame / 2:
-                entries.append(await self._encode_span(source, a, k1, work / f"cut{n}a.mp4"))
-            entries.append(f"file '{source}'\ninpoint {k1:.6f}\noutpoint {k2:.6f}\n")
-            if b - k2 > frame / 2:
-                entries.append(await self._encode_span(source, k2, b, work / f"cut{n}b.mp4"))
+            if k - a > frame / 2:
+                heads.append((a, k, work / f"head{n}.mp4"))
+                entries.append(f"file '{heads[-1][2]}'\n")
+            entries.append(f"file '{source}'\ninpoint {k:.6f}\noutpoint {b:.6f}\n")
+        await self._encode_spans(source, heads)
         listing = work / "cut.txt"
         await asyncio.to_thread(listing.write_text, "".join(entries))
-        await asyncio.to_thread(hls.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
         await self.run([
-            "ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing),
-            "-map", "0", "-c", "copy", "-movflags", "+faststart", str(mp4),
-            "-map", "0", "-c", "copy", "-f", "hls", "-hls_time", "6",
-            "-hls_playlist_type", "vod", "-hls_segment_filename", str(hls / "segment%05d.ts"),
-            str(hls / "index.m3u8"),
-        ], f"cutting {source.name}", total_ms)  # fmt: skip
+            "ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy",
+            "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod",
+            "-hls_segment_type", "fmp4", "-hls_flags", "single_file",
+            "-hls_segment_filename", str(out / "stream.mp4"), str(out / "index.m3u8"),
+        ], f"cutting {source.name}", sum(b - a for a, b in keep))  # fmt: skip
+
+    async def _encode_spans(self, source: Path, spans: Sequence[tuple[float, float, Path]]) -> None:
+        """Short stretches of `source` encoded as Podium encodes, several per ffmpeg process
+        (its start-up is most of what a short stretch costs), in as many processes as there
+        are media slots."""
+        if not spans:
+            return
+        groups = max(1, min(len(spans), self.concurrency))
+        batches = [spans[i::groups] for i in range(groups)]
+
+        async def encode(batch: Sequence[tuple[float, float, Path]]) -> None:
+            inputs: list[str] = []
+            outputs: list[str] = []
+            for n, (start, stop, path) in enumerate(batch):
+                frames = round((stop - start) * FPS)
+                inputs += ["-ss", f"{start:.6f}", "-t", f"{frames / FPS + 0.1:.6f}",
+                           "-i", str(source)]  # fmt: skip
+                outputs += ["-map", f"{n}:v:0", "-map", f"{n}:a:0", "-frames:v", str(frames),
+                            "-t", f"{frames / FPS:.6f}", *ENCODE, str(path)]  # fmt: skip
+            await self.run(["ffmpeg", "-v", "error", "-y", *inputs, *outputs],
+                           f"encoding {len(batch)} cut(s) of {source.name}")  # fmt: skip
+
+        await asyncio.gather(*(encode(b) for b in batches))
 
     async def compose(self, tracks: Sequence[Layered], keep: Sequence[Span], out: Path) -> None:
         """One video of everyone on the class's common timeline (ms from the earliest
@@ -255,13 +285,6 @@ class Tools:
         await self.run(["ffmpeg", *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
                         "-map", "[aout]", *ENCODE, "-movflags", "+faststart", str(out)],
                        f"composing {out.name}", sum(b - a for a, b in keep))  # fmt: skip
-
-    async def _encode_span(self, source: Path, start: float, stop: float, out: Path) -> str:
-        frames = round((stop - start) * FPS)
-        await self.run(["ffmpeg", "-ss", f"{start:.6f}", "-i", str(source),
-                        "-frames:v", str(frames), "-t", f"{frames / FPS:.6f}", *ENCODE, str(out)],
-                       f"encoding {out.name}", round((stop - start) * 1000))  # fmt: skip
-        return f"file '{out}'\n"
 
 
 def _gap(graph: list[str], label: str, ms: int) -> str:

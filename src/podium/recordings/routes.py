@@ -30,6 +30,7 @@ TYPES = {".mp4": "video/mp4", ".m3u8": "application/vnd.apple.mpegurl", ".ts": "
          ".json": "application/json"}  # fmt: skip
 CHUNK = 256 * 1024
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+MAP_URI = re.compile(r'^#EXT-X-MAP:.*URI="([^"]+)"')
 
 
 class Restart(Struct, kw_only=True):
@@ -121,14 +122,24 @@ class StreamRoutes(Controller):
 
 
 async def presigned_playlist(storage: Storage, key: str, expires: int) -> bytes:
-    """An S3 playlist whose segment lines are presigned URLs (a player resolves relative names
-    against the playlist's URL, which S3 would refuse without a signature)."""
+    """An S3 playlist whose references (segment lines, the init section's URI) are presigned
+    URLs: a player resolves relative names against the playlist's URL, which S3 would refuse
+    without a signature. Byte ranges stay as they are (a presigned GET takes a Range)."""
     folder = key.rsplit("/", 1)[0]
     seconds = max(int(expires - time.time()), 1)
+    signed: dict[str, str] = {}
+
+    async def sign(name: str) -> str:
+        if name not in signed:
+            signed[name] = await storage.presign(f"{folder}/{name}", seconds) or name
+        return signed[name]
+
     lines = []
     for line in (await storage.read(key)).decode().splitlines():
         if line and not line.startswith("#"):
-            line = await storage.presign(f"{folder}/{line}", seconds) or line
+            line = await sign(line)
+        elif (m := MAP_URI.search(line)) is not None:
+            line = line[: m.start(1)] + await sign(m.group(1)) + line[m.end(1) :]
         lines.append(line)
     return ("\n".join(lines) + "\n").encode()
 

@@ -229,19 +229,19 @@ class Pipeline:
         recordings = await self.db.fetch(queries.SELECT_RECORDINGS, row["id"])
         keep = [tuple(s) for s in row["modified_segments"]]
         stream = uuid.uuid4()
-        mp4, hls = work / "stream.mp4", work / "hls"
+        out = work / "out"
         if row["kind"] == "minigroup":
             source = await self.composed(row, recordings, work)
             keep = [(0, sum(b - a for a, b in keep))]
         else:
             main = leading(row, recordings, [])
             source = await self.fetch(original_key(row, main["account_id"]), work / "original.mp4")
-        await self.tools.cut(source, keep, work, mp4, hls)
-        duration = await self.tools.duration_ms(mp4)
+        await self.tools.cut(source, keep, work, out)
+        duration = await self.tools.duration_ms(out / "stream.mp4")
         base = f"{prefix(row)}/{stream}"
-        await self.storage.put_file(f"{base}/stream.mp4", mp4)
-        for part in sorted(hls.iterdir()):
-            await self.storage.put_file(f"{base}/hls/{part.name}", part)
+        # The playlist last: it names the stream by byte ranges.
+        for name in ("stream.mp4", "index.m3u8"):
+            await self.storage.put_file(f"{base}/{name}", out / name)
         async with self.db.unit() as tx:
             if await tx.fetchval(queries.TRANSCODED, row["id"], stream, duration, base) is None:
                 return
