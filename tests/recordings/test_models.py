@@ -15,6 +15,7 @@ from podium.recordings.models import (
     adjust,
     check_segments,
     collapse,
+    collapser,
     commit_edition,
     intersect,
     invert,
@@ -236,3 +237,14 @@ def test_retiming_never_moves_an_event_across_a_cut(
         assert all(t >= cut_at for t in after)
         if before and after:
             assert max(before) < min(after)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**6), max_size=40),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 10**5)), max_size=8),
+)
+def test_the_fast_collapse_is_the_plain_one(ts: list[int], raw: list[tuple[int, int]]) -> None:
+    gaps = merge((a, a + d) for a, d in raw)
+    at = collapser(gaps)
+    assert [at(t) for t in ts] == [collapse(t, gaps) for t in ts]
