@@ -70,7 +70,7 @@ def main() -> None:
                 ),
                 "aiobotocore multipart 8 MB": lambda k: botocore_upload(
                     server.endpoint, path, k, True
-                ),  # fmt: skip
+                ),
             }
             speeds: dict[str, list[float]] = {name: [] for name in ways}
             for r in range(args.rounds):
