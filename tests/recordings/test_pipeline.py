@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 
-from tests.conference.test_media import ROOT, UNSHARE, why_not
+from tests.conference.test_media import ROOT, UNSHARE
+from tests.conference.test_media import why_not as why_no_media
 from tests.recordings.recording_scenario import PREROLL_MS
 
 MS = 1_000_000
+
+
+def why_not() -> str | None:
+    for tool, package in (("ffmpeg", "ffmpeg"), ("janus-pp-rec", "janus-tools")):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (Debian: apt-get install {package})"
+    return why_no_media()
 
 
 def run_scenario(module: str, *args: str) -> dict[str, Any]:
