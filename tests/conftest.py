@@ -33,6 +33,9 @@ from podium.config import Settings, TenantConfig
 from podium.db import migrate
 from podium.embedded import EmbeddedPostgres, free_port
 from tests.janus import JanusServer  # noqa: F401 (tests import it from here)
+from tests.processes import stop, wait_for_port
+from tests.s3 import S3Server
+from tests.s3 import why_not as s3_why_not
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -193,13 +196,7 @@ async def served(
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop(proc, timeout=30)
 
 
 class RedisServer:
@@ -216,19 +213,21 @@ class RedisServer:
              "--appendonly", "no", "--dir", tempfile.gettempdir()],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        import socket
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        wait_for_port(self.port, "redis-server")
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+
+
+@pytest.fixture(scope="module")
+def s3_server() -> Iterator[S3Server]:
+    """An S3-compatible server on loopback (moto's), with a bucket, for a module's tests."""
+    if s3_why_not():
+        pytest.skip(s3_why_not() or "")
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()

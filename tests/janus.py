@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from podium.embedded import free_port
+from tests.processes import stop
 
 JANUS_LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
 
@@ -99,12 +100,7 @@ class JanusServer:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop(self.proc)
             self.proc = None
 
     def rooms(self) -> list[str]:

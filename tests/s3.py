@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from podium.embedded import free_port
+from tests.processes import stop, wait_for_port
 
 BUCKET = "podium-test"
 
@@ -46,15 +45,7 @@ class S3Server:
             [*command, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("moto_server did not start")
+        wait_for_port(self.port, "moto_server", 20)
         self.make_bucket(BUCKET)
 
     def make_bucket(self, bucket: str) -> None:
@@ -63,10 +54,5 @@ class S3Server:
 
     def stop(self) -> None:
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop(self.proc)
             self.proc = None

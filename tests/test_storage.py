@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -13,16 +12,6 @@ import pytest
 
 from podium.storage import FileStorage, S3Storage, Storage, StorageError, storage_for
 from tests import s3
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[s3.S3Server]:
-    if s3.why_not():
-        pytest.skip(s3.why_not() or "")
-    server = s3.S3Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=["file", "s3"])

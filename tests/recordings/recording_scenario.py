@@ -27,7 +27,7 @@ from tests.conference.media_scenario import VETH
 from tests.conference.peer import JanusSession
 from tests.conftest import TENANT, auth
 from tests.janus import JanusServer
-from tests.recordings.runs import ffprobe, ffprobe_ms
+from tests.recordings.runs import ffprobe, ffprobe_ms, transcoded, until
 
 PREROLL_MS = 1500
 
@@ -76,15 +76,10 @@ async def scenario(client: AsyncTestClient, url: str, storage: Path) -> dict[str
     seen["end_status"] = r.status_code
     seen["status_at_end"] = (await client.get(path)).json()["status"]
     # The pipeline runs in the app's job runner.
-    deadline = time.monotonic() + 180
-    read: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        read = (await client.get(path)).json()
-        if read["status"] == "transcoded" or read.get("recording", {}).get("status") == "failed":
-            break
-        await asyncio.sleep(0.5)
+    started = time.monotonic()
+    read = await until(client, path, transcoded, 180)
     seen["read"] = read
-    seen["pipeline_s"] = round(180 - (deadline - time.monotonic()), 1)
+    seen["pipeline_s"] = round(time.monotonic() - started, 1)
     conn = await asyncpg.connect(url)
     try:
         prod = await conn.fetchrow("SELECT * FROM productions WHERE class_id = $1", w["class_id"])
@@ -162,14 +157,7 @@ async def minigroup(client: AsyncTestClient, url: str, storage: Path) -> dict[st
         await b.message(hb["handle"], {"request": "unpublish"})
         await a.message(ha["handle"], {"request": "unpublish"})
     await client.patch(path, json={"time": [now - 60, int(time.time())]})
-    deadline = time.monotonic() + 180
-    read: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        read = (await client.get(path)).json()
-        if read["status"] == "transcoded" or read.get("recording", {}).get("status") == "failed":
-            break
-        await asyncio.sleep(0.5)
-    seen["read"] = read
+    seen["read"] = await until(client, path, transcoded, 180)
     conn = await asyncpg.connect(url)
     try:
         prod = await conn.fetchrow("SELECT * FROM productions WHERE class_id = $1", g["class_id"])

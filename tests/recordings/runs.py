@@ -103,6 +103,19 @@ async def queue_job(conn: asyncpg.Connection, kind: str, production: str) -> Non
                        json.dumps({"production": production}))  # fmt: skip
 
 
+def transcoded(read: dict[str, Any]) -> bool:
+    """A class read whose recording is done: transcoded, or failed."""
+    return read.get("status") == "transcoded" or read.get("recording", {}).get("status") == "failed"
+
+
+async def rows(database_url: str, statement: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(statement, *args)
+    finally:
+        await conn.close()
+
+
 async def until(http: httpx.AsyncClient, path: str, done: Any, seconds: float = 60) -> Any:
     """The class read once `done(read)` holds (or the last read, after `seconds`)."""
     deadline = time.monotonic() + seconds

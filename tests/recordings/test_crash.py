@@ -9,21 +9,12 @@ import shutil
 import time
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from tests.conftest import served
-from tests.recordings.runs import ffprobe_ms, seed_run, until
+from tests.recordings.runs import ffprobe_ms, rows, seed_run, until
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
-
-
-async def fetch(database_url: str, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetch(sql)
-    finally:
-        await conn.close()
 
 
 async def test_kill_9_mid_transcode_resumes_and_finishes_once(
@@ -40,7 +31,7 @@ async def test_kill_9_mid_transcode_resumes_and_finishes_once(
                              seconds=62, events=breaks)  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            leased = await fetch(database_url, "SELECT 1 FROM jobs WHERE kind = "
+            leased = await rows(database_url, "SELECT 1 FROM jobs WHERE kind = "
                                  "'recording.transcode' AND leased_until > now()")  # fmt: skip
             if leased:
                 break
@@ -48,17 +39,17 @@ async def test_kill_9_mid_transcode_resumes_and_finishes_once(
         await asyncio.sleep(0.5)
         server.proc.kill()  # SIGKILL: no hand-back, the lease must lapse
         server.proc.wait()
-        state = await fetch(database_url, "SELECT step, transcoded_at FROM productions")
+        state = await rows(database_url, "SELECT step, transcoded_at FROM productions")
         assert state[0]["step"] == "transcode" and state[0]["transcoded_at"] is None
     async with served(database_url, env) as server:
         read = await until(server.http, run["path"], lambda r: r["status"] == "transcoded", 120)
         assert read["status"] == "transcoded", read
-    jobs = await fetch(database_url, "SELECT attempts, done_at FROM jobs WHERE kind = "
+    jobs = await rows(database_url, "SELECT attempts, done_at FROM jobs WHERE kind = "
                        "'recording.transcode'")  # fmt: skip
     assert len(jobs) == 1 and jobs[0]["attempts"] == 2 and jobs[0]["done_at"] is not None
-    ready = await fetch(database_url, "SELECT 1 FROM notifications WHERE type = 'webinar.ready'")
+    ready = await rows(database_url, "SELECT 1 FROM notifications WHERE type = 'webinar.ready'")
     assert len(ready) == 1
-    row = (await fetch(database_url, "SELECT stream_prefix, modified_segments FROM productions"))[0]
+    row = (await rows(database_url, "SELECT stream_prefix, modified_segments FROM productions"))[0]
     kept = sum(b - a for a, b in json.loads(row["modified_segments"]))
     assert abs(ffprobe_ms(tmp_path / "storage" / row["stream_prefix"] / "stream.mp4") - kept) <= 100
     # One stream in storage: the killed attempt's outputs never reached it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,16 @@ from podium.app import create_app
 from podium.config import Settings
 from tests import s3
 from tests.conftest import TENANT, auth
-from tests.recordings.runs import ffprobe, ffprobe_ms, queue_job, seed_run, synthetic_stream, until
+from tests.recordings.runs import (
+    ffprobe,
+    ffprobe_ms,
+    queue_job,
+    rows,
+    seed_run,
+    synthetic_stream,
+    transcoded,
+    until,
+)
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None,
@@ -27,20 +36,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 MS = 1_000_000
-
-
-def transcoded(read: dict[str, Any]) -> bool:
-    return read.get("status") == "transcoded" or read.get("recording", {}).get("status") == "failed"
-
-
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[s3.S3Server]:
-    if s3.why_not():
-        pytest.skip(s3.why_not() or "")
-    server = s3.S3Server()
-    server.start()
-    yield server
-    server.stop()
 
 
 def app_settings(tmp_path: Path, storage_url: str = "") -> Settings:
@@ -55,14 +50,6 @@ async def app(tmp_path: Path, database_url: str) -> AsyncIterator[AsyncTestClien
     async with AsyncTestClient(create_app(app_settings(tmp_path), database_url)) as client:
         client.headers.update(auth())
         yield client
-
-
-async def rows(database_url: str, sql: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()
 
 
 async def room_events(database_url: str, room: str) -> list[tuple[str, Any, int]]:

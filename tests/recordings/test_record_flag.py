@@ -10,16 +10,14 @@ import asyncpg
 
 from tests.conference.conftest import QUICK, client_for, eventually, janus, needs_janus
 from tests.conftest import JanusServer
+from tests.recordings.runs import rows
 
 __all__ = ["janus"]  # the fixture, shared with the conference tests
 
 
 async def productions(database_url: str, class_id: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetch("SELECT * FROM productions WHERE class_id = $1::uuid", class_id)
-    finally:
-        await conn.close()
+    return await rows(database_url, "SELECT * FROM productions WHERE class_id = $1::uuid",
+                      class_id)  # fmt: skip
 
 
 @needs_janus
