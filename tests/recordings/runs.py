@@ -22,11 +22,13 @@ from podium.storage import storage_for
 PRESENTER = "presenter"
 
 
-def synthetic_stream(path: Path, seconds: float) -> Path:
-    """A stream as Podium's collect step makes them (H.264/AAC, keyframe every 2 s)."""
+def synthetic_stream(path: Path, seconds: float, color: str | None = None) -> Path:
+    """A stream as Podium's collect step makes them (H.264/AAC, keyframe every 2 s): ffmpeg's
+    test pattern, or one colour."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    picture = f"color=c={color}:s=320x240:r=25" if color else "testsrc=size=320x240:rate=25"
     subprocess.run([
-        "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+        "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", picture,
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", f"{seconds}",
         *ENCODE, str(path),
     ], check=True)  # fmt: skip
@@ -38,10 +40,12 @@ async def seed_run(
     events: list[tuple[float, str, Any]] = (),  # type: ignore[assignment]
     stream: Path | None = None, step: str = "adjust", scope: str | None = None,
     kind: str = "webinar", others: list[tuple[str, int, list[list[int]]]] = (),  # type: ignore[assignment]
+    colors: dict[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """A run of `seconds`, recorded by its host (the presenter) from its start without pauses,
     with `events` (second, type, data) in its room; its production queued at `step`. `others`:
-    more publishers (account, start ms after the host's, segments)."""
+    more publishers (account, start ms after the host's, segments); `colors`: a publisher's
+    picture in one colour instead of the test pattern."""
     now = int(time.time())
     create = {
         "title": "Seeded", "scope": scope or f"seed-{uuid.uuid4().hex[:8]}",
@@ -85,9 +89,10 @@ async def seed_run(
                 uuid.uuid4(), production, account, opened_ms + start, json.dumps(segments),
                 length,
             )  # fmt: skip
-            cached = Path(tempfile.gettempdir()) / f"podium-seed-{length}.mp4"
+            color = (colors or {}).get(account)
+            cached = Path(tempfile.gettempdir()) / f"podium-seed-{length}-{color}.mp4"
             if not cached.exists():
-                synthetic_stream(cached, length / 1000)
+                synthetic_stream(cached, length / 1000, color)
             source = stream if stream is not None and account == PRESENTER else cached
             await storage.put_file(original_key(row, account), source)  # type: ignore[arg-type]
         await queue_job(conn, f"recording.{step}", str(production))

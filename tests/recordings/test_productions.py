@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -260,3 +261,36 @@ async def test_a_minigroup_is_one_composed_video(
     ready = await rows(database_url, "SELECT payload FROM notifications WHERE type = "
                        "'minigroup.ready'")  # fmt: skip
     assert json.loads(ready[0]["payload"])["stream_duration"] == 8
+
+
+def pixel(path: Path, second: float, x: int, y: int) -> tuple[int, ...]:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(second), "-i", str(path),
+                          "-frames:v", "1", "-vf", f"format=rgb24,crop=2:2:{x}:{y}", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)  # fmt: skip
+    return tuple(out.stdout[:3])
+
+
+async def test_a_pinned_publisher_fills_the_frame(
+    app: AsyncTestClient, database_url: str, tmp_path: Path
+) -> None:
+    """A student (all red) pinned from 2 s to 5 s: over the grid, the red picture fills the
+    frame; before and after, the host's tile (the test pattern) is on the left."""
+    run = await seed_run(app, database_url, f"file://{tmp_path}/storage", seconds=8,
+                         kind="minigroup", others=[("student", 0, [[0, 8000]])],
+                         colors={"student": "red"},
+                         events=[(2.0, "pin", {"account_id": "student"}),
+                                 (5.0, "pin", {"account_id": None})])  # fmt: skip
+    read = await until(app, run["path"], transcoded)
+    assert read["status"] == "transcoded", read
+    link = (await app.get(f"{run['path']}/download")).json()["url"]
+    path = tmp_path / "pinned.mp4"
+    path.write_bytes((await app.get(local(app, link))).content)
+
+    def red(rgb: tuple[int, ...]) -> bool:
+        return rgb[0] > 180 and rgb[1] < 80 and rgb[2] < 80
+
+    # (480, 180): in the host's tile of the grid (x 0-640), inside the pinned picture (the
+    # student's 4:3 picture fitted to the 1280x360 frame: x 400-880).
+    assert red(pixel(path, 3.5, 480, 180))
+    assert not red(pixel(path, 1.0, 480, 180)) and not red(pixel(path, 6.5, 480, 180))
+    assert red(pixel(path, 6.5, 960, 180))  # the student's own tile, on the right

@@ -18,7 +18,7 @@ import math
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from podium.recordings.models import Span
@@ -55,6 +55,7 @@ class Layered:
     path: Path
     offset_ms: int
     segments: list[Span]
+    pinned: list[Span] = field(default_factory=list)  # output ms when shown over everyone
 
 
 class MediaError(Exception):
@@ -252,7 +253,8 @@ class Tools:
         """One video of everyone on the class's common timeline (ms from the earliest
         recording's start): each publisher's original placed where it was sent, black and
         silent where they were not, side by side in a grid, their sound mixed; only the `keep`
-        spans of the timeline (the host's cuts, applied to everyone)."""
+        spans of the timeline (the host's cuts, applied to everyone). While a publisher is
+        pinned their picture fills the frame over the grid."""
         end = max((t.offset_ms + t.segments[-1][1] for t in tracks if t.segments), default=0)
         inputs: list[str] = []
         graph: list[str] = []
@@ -272,6 +274,13 @@ class Tools:
         cols = max(1, math.ceil(math.sqrt(len(tracks))))
         w, h = (int(x) for x in TILE.split("x"))
         layout = "|".join(f"{(i % cols) * w}_{(i // cols) * h}" for i in range(len(tracks)))
+        spans = _between(keep)
+        pinned = [n for n, t in enumerate(tracks) if t.pinned] if len(tracks) > 1 else []
+        frame = f"{cols * w}:{h * math.ceil(len(tracks) / cols)}"
+        for n in pinned:  # a second copy, cut like the grid, to lay over it full size
+            graph.append(f"[v{n}]split[v{n}][w{n}];[w{n}]select='{spans}',"
+                         f"setpts=N/FRAME_RATE/TB,scale={frame}:force_original_aspect_ratio="
+                         f"decrease,pad={frame}:-1:-1,setsar=1[p{n}]")  # fmt: skip
         if len(tracks) == 1:
             graph.append("[v0]null[grid];[a0]anull[mix]")
         else:
@@ -279,12 +288,19 @@ class Tools:
             audios = "".join(f"[a{n}]" for n in range(len(tracks)))
             graph.append(f"{videos}xstack=inputs={len(tracks)}:layout={layout}:fill=black[grid];"
                          f"{audios}amix=inputs={len(tracks)}:normalize=0[mix]")  # fmt: skip
-        spans = "+".join(f"between(t,{a / 1000:.3f},{(b - 0.5) / 1000:.4f})" for a, b in keep)
-        graph.append(f"[grid]select='{spans}',setpts=N/FRAME_RATE/TB[vout];"
+        graph.append(f"[grid]select='{spans}',setpts=N/FRAME_RATE/TB[o0];"
                      f"[mix]aselect='{spans}',asetpts=N/SR/TB[aout]")  # fmt: skip
+        for k, n in enumerate(pinned):
+            graph.append(f"[o{k}][p{n}]overlay=enable='{_between(tracks[n].pinned)}'[o{k + 1}]")
+        graph.append(f"[o{len(pinned)}]null[vout]")
         await self.run(["ffmpeg", *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
                         "-map", "[aout]", *ENCODE, "-movflags", "+faststart", str(out)],
                        f"composing {out.name}", sum(b - a for a, b in keep))  # fmt: skip
+
+
+def _between(spans: Sequence[Span]) -> str:
+    """An ffmpeg expression true while t (s) is inside one of the spans (ms, half-open)."""
+    return "+".join(f"between(t,{a / 1000:.3f},{(b - 0.5) / 1000:.4f})" for a, b in spans)
 
 
 def _gap(graph: list[str], label: str, ms: int) -> str:

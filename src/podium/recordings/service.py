@@ -263,13 +263,20 @@ class Pipeline:
         if host is None:
             raise StepFailed("the host has no recording")
         tracks = models.place([dict(r) for r in recordings], host["account_id"])
-        layered = [
-            Layered(await self.fetch(original_key(row, t.account_id), work / f"{n}.mp4"),
-                    t.offset_ms, [tuple(s) for s in t.segments])  # type: ignore[misc]
-            for n, t in enumerate(tracks)
-        ]  # fmt: skip
         lead = next(t for t in tracks if t.account_id == host["account_id"])
         keep = [(a + lead.offset_ms, b + lead.offset_ms) for a, b in lead.modified_segments]
+        # Pins, from the modified room (its times are the output's, plus the preroll).
+        preroll = self.preroll(row["audience"])
+        pins = [(e["occurred_at"] // models.NS_PER_MS - preroll, named_account(e["data"]))
+                for e in await self.db.fetch(queries.SELECT_ROOM_EVENTS, row["modified_room_id"])
+                if e["type"] == "pin"]  # fmt: skip
+        length = models.total(keep)
+        layered = [
+            Layered(await self.fetch(original_key(row, t.account_id), work / f"{n}.mp4"),
+                    t.offset_ms, [tuple(s) for s in t.segments],  # type: ignore[misc]
+                    models.pin_spans(pins, t.account_id, length))
+            for n, t in enumerate(tracks)
+        ]  # fmt: skip
         out = work / "composed.mp4"
         await self.tools.compose(layered, keep, out)
         return out
@@ -353,13 +360,19 @@ async def copy_events(tx: Unit, room: uuid.UUID, events: list[models.Event]) -> 
     )  # fmt: skip
 
 
+def named_account(data: Any) -> str | None:
+    """The account an event names (whom a `pin` pins, who a `host` event makes host)."""
+    if not isinstance(data, dict):
+        return None
+    found = data.get("account_id") or data.get("agent_id") or data.get("id")
+    return str(found) if found else None
+
+
 def host_of(events: list[models.Event]) -> str | None:
     """A minigroup's host: the account of the room's earliest `host` event."""
     for e in sorted(events, key=lambda e: (e.occurred_at, e.order)):
         if e.type == "host":
-            data = e.data if isinstance(e.data, dict) else {}
-            found = data.get("account_id") or data.get("agent_id") or data.get("id")
-            return str(found) if found else e.created_by
+            return named_account(e.data) or e.created_by
     return None
 
 
