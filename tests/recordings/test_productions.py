@@ -264,9 +264,11 @@ async def test_a_minigroup_is_one_composed_video(
 
 
 def pixel(path: Path, second: float, x: int, y: int) -> tuple[int, ...]:
+    """The colour at (x, y) of the frame at `second`, as RGB."""
+    crop = f"format=rgb24,crop=2:2:{x}:{y}"
     out = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(second), "-i", str(path),
-                          "-frames:v", "1", "-vf", f"format=rgb24,crop=2:2:{x}:{y}", "-f", "rawvideo",
-                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True)  # fmt: skip
+                          "-frames:v", "1", "-vf", crop, "-f", "rawvideo", "-pix_fmt", "rgb24",
+                          "-"], capture_output=True, check=True)  # fmt: skip
     return tuple(out.stdout[:3])
 
 
