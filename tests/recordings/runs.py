@@ -99,7 +99,8 @@ async def seed_run(
     finally:
         await conn.close()
     return {"class_id": w["class_id"], "room": room, "production": str(production),
-            "path": f"/api/v1/{kind}s/{w['class_id']}", "original_key": key}  # fmt: skip
+            "path": f"/api/v1/{kind}s/{w['class_id']}", "original_key": key,
+            "scope": create["scope"]}  # fmt: skip
 
 
 async def queue_job(conn: asyncpg.Connection, kind: str, production: str) -> None:

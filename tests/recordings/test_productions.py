@@ -83,6 +83,14 @@ async def test_a_run_goes_from_adjust_to_transcoded(
     m = await room_events(database_url, modified["event_room_id"])
     texts = {d["text"]: t for ty, d, t in m if ty == "message"}
     assert texts == {"a": 2_000 * MS + 1_000 * MS, "b": 6_000 * MS + 1_000 * MS}
+    # Both rooms read through the event-room routes; state at a moment of the recording.
+    room = f"/api/v1/event_rooms/{modified['event_room_id']}"
+    assert (await app.get(room)).json()["class_id"] == run["class_id"]
+    listed = (await app.get(f"{room}/events", params={"type": "message"})).json()
+    assert sorted(e["occurred_at"] for e in listed) == sorted(texts.values())
+    state = (await app.get(f"{room}/state", params={"sets": "message",
+                                                     "occurred_at": 5 * 10**9})).json()  # fmt: skip
+    assert state["message"]["data"] == {"text": "a"}  # "b" comes at 7 s
     link = (await app.get(f"{run['path']}/download")).json()["url"]
     got = await app.get(local(app, link))
     assert got.status_code == 200 and got.headers["content-type"] == "video/mp4"
@@ -189,8 +197,13 @@ async def test_an_edition_recuts_and_retimes(
     assert len((await app.get(f"{base}/changes")).json()) == 4
     bad = (await app.post(f"{base}/changes", json={"type": "removal"})).json()
     assert bad["status"] == 422 and bad["field"] == "event_id"
-    r = await app.post(f"{base}/commit")
+    # Through the dispatcher's route: the edition must be of the class the scope names.
+    dispatcher = f"/api/v1/audiences/example.org/classes/{{}}/editions/{edition['id']}"
+    assert (await app.post(dispatcher.format("another-class"))).status_code == 404
+    r = await app.post(dispatcher.format(run["scope"]))
     assert r.status_code == 202
+    # Asked again before it ran: the same queued commit (it runs once, below).
+    assert (await app.post(f"{base}/commit")).status_code == 202
     read = await until(app, run["path"], lambda r: transcoded(r) and r["on_demand"][1][
         "event_room_id"] != first_modified)  # fmt: skip
     assert read["status"] == "transcoded", read
@@ -201,8 +214,10 @@ async def test_an_edition_recuts_and_retimes(
     assert texts == {"keep": 3 * 10**9, "added": 4 * 10**9, "later": 12 * 10**9}
     note = await rows(database_url, "SELECT payload FROM notifications WHERE type = "
                       "'edition.commit'")  # fmt: skip
+    assert len(note) == 1
     payload = json.loads(note[0]["payload"])
     assert payload["committed_room_id"] == committed
+    assert (await app.post(f"{base}/commit")).status_code == 409  # committed: done for good
     assert payload["modified_segments"] == [[0, 5000], [9000, 20000]]
     link = (await app.get(f"{run['path']}/download")).json()["url"]
     path = tmp_path / "edited.mp4"
