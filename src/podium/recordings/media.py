@@ -39,6 +39,8 @@ MJR = re.compile(
 )
 
 
+# The folders in a path ("/var/lib/podium/work/…/" of "/var/lib/podium/work/…/x.mp4").
+DIRECTORIES = re.compile(r"(?:/[^\s/:'\"|]+)+/")
 # Dumps of one feed opened this close together belong to one publish.
 PUBLISH_WINDOW_US = 1_000_000
 
@@ -112,7 +114,9 @@ class Tools:
                 raise
         if proc.returncode != 0:
             tail = err.decode(errors="replace").strip().splitlines()[-3:]
-            raise MediaError(f"{what}: {args[0]} exited {proc.returncode}: {' | '.join(tail)}")
+            # Shown to the tenant in the class read: file names, not the server's folders.
+            said = DIRECTORIES.sub("", " | ".join(tail))
+            raise MediaError(f"{what}: {args[0]} exited {proc.returncode}: {said}")
         return out.decode(errors="replace")
 
     async def header(self, mjr: Path) -> dict[str, object]:
