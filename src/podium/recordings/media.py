@@ -12,12 +12,15 @@ the frames decoded after a keyframe but shown before it came along, a few per cu
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
 import logging
 import math
+import os
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,14 +78,44 @@ class Piece:
 
 
 class Tools:
-    def __init__(self, concurrency: int) -> None:
+    """The media tools, at most `concurrency` at once on this machine: in this process (a
+    semaphore) and across the processes that share `slots_dir` (one lock file per slot, held
+    while a tool runs; the kernel drops a dead process's locks)."""
+
+    def __init__(self, concurrency: int, slots_dir: Path | None = None) -> None:
         self.concurrency = concurrency
         self.slots = asyncio.Semaphore(concurrency)
+        self.slots_dir = slots_dir
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self.slots:
+            if self.slots_dir is None:
+                yield
+                return
+            held = await self._machine_slot(self.slots_dir)
+            try:
+                yield
+            finally:
+                fcntl.flock(held, fcntl.LOCK_UN)
+                os.close(held)
+
+    async def _machine_slot(self, folder: Path) -> int:
+        await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        while True:
+            for n in range(self.concurrency):
+                fd = os.open(folder / f"slot-{n}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    return fd
+                except BlockingIOError:
+                    os.close(fd)
+            await asyncio.sleep(0.1)
 
     async def run(self, args: Sequence[str], what: str, duration_ms: int | None = None) -> str:
         """Run a tool; answers what it printed to stdout. ffmpeg runs with `-progress` when the
         output's length is known, and its progress is logged every 10 %."""
-        async with self.slots:
+        async with self.slot():
             progress = duration_ms is not None and args[0] == "ffmpeg"
             full = [*args[:1], "-hide_banner", "-nostdin", "-y", "-progress", "pipe:1",
                     *args[1:]] if progress else list(args)  # fmt: skip

@@ -429,7 +429,8 @@ async def restart(
 
 def register(registry: JobRegistry, db: Database, settings: Settings, storage: Storage) -> Pipeline:
     """Subscribe to "class ended" and register the steps this process can run."""
-    pipeline = Pipeline(db, settings, storage, Tools(settings.media_concurrency))
+    tools = Tools(settings.media_concurrency, settings.work_dir / ".slots")
+    pipeline = Pipeline(db, settings, storage, tools)
     lifecycle.on_class_ended("recordings", pipeline.class_ended)
     kinds: dict[str, tuple[str, Callable[[Row, Path], Awaitable[None]]]] = {
         step_kind(step, None): (step, work)
