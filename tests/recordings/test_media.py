@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.recordings.media import DIRECTORIES, Tools
+from podium.recordings.media import DIRECTORIES, MediaError, Tools
 
 
 async def test_slots_are_shared_through_the_folder(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ async def test_slots_are_shared_through_the_folder(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("ffprobe") is None, reason="ffmpeg is not installed")
 async def test_a_failing_tool_says_why_in_file_names(tmp_path: Path) -> None:
     missing = tmp_path / "deep" / "folder" / "missing.mp4"
-    with pytest.raises(Exception, match="missing.mp4") as caught:
+    with pytest.raises(MediaError, match=r"missing\.mp4") as caught:
         await Tools(1).run(["ffprobe", "-v", "error", str(missing)], "probing")
     assert str(tmp_path) not in str(caught.value)
     assert DIRECTORIES.sub("", "/a/b/c.mp4: x") == "c.mp4: x"
