@@ -15,8 +15,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from podium.recordings.layout import original_key
 from podium.recordings.media import ENCODE
-from podium.recordings.service import original_key
 from podium.storage import storage_for
 
 PRESENTER = "presenter"

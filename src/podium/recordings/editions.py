@@ -23,7 +23,8 @@ from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.jobs import Job, JobKind, JobRegistry, enqueue
 from podium.notifications.service import notify
 from podium.recordings import models, queries
-from podium.recordings.service import copy_events, enqueue_step, event_of
+from podium.recordings.events import copy_events, event_of
+from podium.recordings.service import enqueue_step
 from podium.validation import BIGINT_MAX, ShortText
 
 log = logging.getLogger(__name__)

@@ -43,6 +43,8 @@ from podium.errors import Conflict, NotFound
 from podium.jobs import Job, JobKind, JobRegistry, enqueue
 from podium.notifications.service import notify
 from podium.recordings import models, queries
+from podium.recordings.events import copy_events, dumped, event_of
+from podium.recordings.layout import events_uri, object_uri, original_key, prefix
 from podium.recordings.media import Layered, MediaError, Tools, dumps_of, pieces_in
 from podium.storage import Storage, StorageError
 
@@ -303,61 +305,6 @@ async def settled(dumps: list[Path], quiet: float = 2.0, patience: float = 120.0
             break
         await asyncio.sleep(0.5)
     return dumps
-
-
-def prefix(row: Row) -> str:
-    return f"{row['class_id']}/{row['id']}"
-
-
-def original_key(row: Row, account: str) -> str:
-    digest = hashlib.sha256(account.encode()).hexdigest()[:16]  # account ids may hold anything
-    return f"{prefix(row)}/originals/{digest}.mp4"
-
-
-def object_uri(storage: Storage, key: str) -> str:
-    """Where an object is, as the original named it (s3://bucket/key; file:///path)."""
-    local = storage.local_path(key)
-    if local is not None:
-        return local.as_uri()
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(storage.url)
-    path = parts.path.strip("/")
-    return f"s3://{parts.netloc}/{path + '/' if path else ''}{key}"
-
-
-def events_uri(settings: Settings, storage: Storage, row: Row, key: str) -> str:
-    """The dump's address in on_demand: an S3 object's URI; Podium's own route for a file
-    store (readable by whoever may read the class)."""
-    if storage.local_path(key) is None:
-        return object_uri(storage, key)
-    return f"{settings.base_url}/api/v1/recordings/{row['id']}/events.json"
-
-
-def event_of(row: Row) -> models.Event:
-    return models.Event(
-        row["occurred_at"], row["seq"], row["type"], row["data"], row["set"], row["label"],
-        row["attribute"], row["removed"], row["created_by"], row["created_at"], row["id"],
-    )  # fmt: skip
-
-
-def dumped(row: Row) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]), "type": row["type"], "set": row["set"], "label": row["label"],
-        "attribute": row["attribute"], "data": row["data"], "removed": row["removed"],
-        "occurred_at": row["occurred_at"], "created_by": row["created_by"],
-        "created_at": row["created_at"],
-    }  # fmt: skip
-
-
-async def copy_events(tx: Unit, room: uuid.UUID, events: list[models.Event]) -> None:
-    await tx.execute(
-        queries.COPY_EVENTS, room,
-        [e.type for e in events], [e.set or e.type for e in events], [e.label for e in events],
-        [e.attribute for e in events], [e.data for e in events], [e.removed for e in events],
-        [e.occurred_at for e in events], [e.created_by or "podium" for e in events],
-        [e.created_at for e in events],
-    )  # fmt: skip
 
 
 def named_account(data: Any) -> str | None:
