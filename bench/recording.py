@@ -7,8 +7,8 @@
 2. The webinar transcode (Tools.cut: copy between keyframes, re-encode only around each cut,
    write MP4 and HLS in one pass) of a synthetic hour with 10 pauses cut out, against a plain
    `ffmpeg -i source -c copy out.mp4` of the same file (the limit; target: within 1.5x).
-   The synthetic source is made once (H.264/AAC as Podium's collect step writes it, 320x240)
-   and kept in the temporary directory.
+   The synthetic source is made once (H.264/AAC, fragmented, as Podium's collect step writes
+   it, 320x240) and kept in the temporary directory.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from podium.recordings import models
+from podium.recordings import fmp4, models
 from podium.recordings.media import ENCODE, Tools
 
 NS = 1_000_000_000
@@ -50,14 +50,14 @@ def adjust_seconds(count: int, minutes: int, pauses: int) -> tuple[float, int]:
 
 
 def source(minutes: int) -> Path:
-    path = Path(tempfile.gettempdir()) / f"podium-bench-{minutes}min.mp4"
+    path = Path(tempfile.gettempdir()) / f"podium-bench-{minutes}min-fragmented.mp4"
     if not path.exists():
         print(f"making a {minutes}-minute source (once) ...", flush=True)
         partial = path.with_suffix(".partial.mp4")
         subprocess.run([
             "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(minutes * 60),
-            *ENCODE, "-preset", "ultrafast", str(partial),
+            *ENCODE, "-movflags", fmp4.MOVFLAGS, str(partial),
         ], check=True)  # fmt: skip
         partial.rename(path)
     return path

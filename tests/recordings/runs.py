@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from podium.recordings import fmp4
 from podium.recordings.layout import original_key
 from podium.recordings.media import ENCODE
 from podium.storage import storage_for
@@ -23,14 +24,14 @@ PRESENTER = "presenter"
 
 
 def synthetic_stream(path: Path, seconds: float, color: str | None = None) -> Path:
-    """A stream as Podium's collect step makes them (H.264/AAC, keyframe every 2 s): ffmpeg's
-    test pattern, or one colour."""
+    """A stream as Podium's collect step makes them (H.264/AAC, keyframe every 2 s,
+    fragmented): ffmpeg's test pattern, or one colour."""
     path.parent.mkdir(parents=True, exist_ok=True)
     picture = f"color=c={color}:s=320x240:r=25" if color else "testsrc=size=320x240:rate=25"
     subprocess.run([
         "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", picture,
         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", f"{seconds}",
-        *ENCODE, str(path),
+        *ENCODE, "-movflags", fmp4.MOVFLAGS, str(path),
     ], check=True)  # fmt: skip
     return path
 
@@ -90,7 +91,7 @@ async def seed_run(
                 length,
             )  # fmt: skip
             color = (colors or {}).get(account)
-            cached = Path(tempfile.gettempdir()) / f"podium-seed-{length}-{color}.mp4"
+            cached = Path(tempfile.gettempdir()) / f"podium-seed-{length}-{color}-frag.mp4"
             if not cached.exists():
                 synthetic_stream(cached, length / 1000, color)
             source = stream if stream is not None and account == PRESENTER else cached

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from podium.recordings import fmp4
 from podium.recordings.models import Span
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ class Tools:
         listing = out.with_suffix(".txt")
         await asyncio.to_thread(listing.write_text, "".join(f"file '{p}'\n" for p in parts))
         await self.run(["ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy",
-                        "-movflags", "+faststart", str(out)], f"joining {out.name}",
+                        "-movflags", fmp4.MOVFLAGS, str(out)], f"joining {out.name}",
                        duration_ms)  # fmt: skip
 
     async def keyframes_after(self, path: Path, moments: Sequence[float]) -> list[float | None]:
@@ -223,23 +224,81 @@ class Tools:
         HLS playlist of byte ranges of that same file, `out/index.m3u8` (one file serves the
         download and the player, written once).
 
-        A copied stretch must start on a keyframe but may end on any frame (no B-frames), so
-        only the start of each kept part is re-encoded, from the cut to the next keyframe (at
-        most KEYFRAME_SECONDS); those heads are encoded together, a process per media slot.
-        The concat demuxer reads the copied stretches straight from the source
-        (inpoint/outpoint): the source is read once and every cut is frame-exact."""
+        A source that Podium wrote (fragmented, a fragment per 2 s keyframe interval) is
+        joined at the box level (`fmp4.join`): whole fragments inside a kept part are copied
+        byte for byte with their times moved; only the stretches from a cut to the next
+        fragment and from the last whole fragment to the cut's end are re-encoded (several to
+        an ffmpeg process, a process per media slot). Any other source goes through ffmpeg's
+        concat demuxer (`_cut_by_concat`). Either way every cut is frame-exact."""
+        parts = _frames(keep)
+        if not await self._cut_fragments(source, parts, work, out):
+            await self._cut_by_concat(source, parts, keep, work, out)
+
+    async def _cut_fragments(
+        self, source: Path, parts: Sequence[tuple[float, float]], work: Path, out: Path
+    ) -> bool:
+        try:
+            movie = await asyncio.to_thread(fmp4.read_movie, source)
+        except fmp4.NotFragmented:
+            return False
+        half = 0.5 / FPS
+        times = [movie.seconds(f) for f in movie.fragments]
+        plan: list[Path | list[fmp4.Fragment]] = []
+        spans: list[tuple[float, float, Path]] = []
+
+        def encode(a: float, b: float) -> None:
+            spans.append((a, b, work / f"part{len(spans)}.mp4"))
+            plan.append(spans[-1][2])
+
+        def near(a: float, b: float, n: int) -> tuple[Path, float, float, Path]:
+            """The fragments around a span copied to a small file of their own (a one-hour
+            fragmented file costs ffmpeg a read of every fragment's header to open)."""
+            chosen = [f for f, (s, e) in zip(movie.fragments, times, strict=True)
+                      if e > a - half and s < b + half]  # fmt: skip
+            small = work / f"near{n}.mp4"
+            first = movie.seconds(chosen[0])[0]
+            fmp4.join([fmp4.Piece(movie, chosen)], small)
+            return small, a - first, b - first, work / f"part{n}.mp4"
+
+        for a, b in parts:
+            inside = [i for i, (s, e) in enumerate(times) if s >= a - half and e <= b + half]
+            if not inside:
+                encode(a, b)
+                continue
+            k1, k2 = times[inside[0]][0], times[inside[-1]][1]
+            if k1 - a > half:
+                encode(a, k1)
+            plan.append([movie.fragments[i] for i in inside])
+            if b - k2 > half:
+                encode(k2, b)
+        nearby = await asyncio.to_thread(
+            lambda: [near(a, b, n) for n, (a, b, _) in enumerate(spans)]
+        )
+        await self._encode_spans(source, nearby)  # type: ignore[arg-type]
+        pieces = []
+        for item in plan:
+            if isinstance(item, Path):
+                made = await asyncio.to_thread(fmp4.read_movie, item)
+                if made.video_setup() != movie.video_setup():
+                    log.info("%s: re-encoded parts differ in setup; joining with ffmpeg", source)
+                    return False
+                pieces.append(fmp4.Piece(made, made.fragments))
+            else:
+                pieces.append(fmp4.Piece(movie, item))
+        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
+        init, written = await asyncio.to_thread(fmp4.join, pieces, out / "stream.mp4")
+        text = fmp4.playlist(init, written, "stream.mp4")
+        await asyncio.to_thread((out / "index.m3u8").write_text, text)
+        return True
+
+    async def _cut_by_concat(
+        self, source: Path, parts: Sequence[tuple[float, float]], keep: Sequence[Span],
+        work: Path, out: Path,
+    ) -> None:  # fmt: skip
+        """Copy from the first keyframe after each cut to the part's end (with no B-frames a
+        copy may end on any frame) and re-encode the heads before it; ffmpeg's concat
+        demuxer reads the copied stretches straight from the source (inpoint/outpoint)."""
         frame = 1.0 / FPS
-        parts: list[tuple[float, float]] = []
-        kept_ms = made = 0
-        for a_ms, b_ms in keep:
-            # Cuts fall on frames (a cut cannot be finer than one), chosen so that the frames
-            # kept so far match the time kept so far: rounding never adds up along the cuts.
-            kept_ms += b_ms - a_ms
-            first = round(a_ms / 1000 * FPS)
-            count = round(kept_ms / 1000 * FPS) - made
-            if count > 0:
-                made += count
-                parts.append((first * frame, (first + count) * frame))
         nexts = await self.keyframes_after(source, [a for a, _ in parts])
         entries: list[str] = []
         heads: list[tuple[float, float, Path]] = []
@@ -266,7 +325,8 @@ class Tools:
     async def _encode_spans(self, source: Path, spans: Sequence[tuple[float, float, Path]]) -> None:
         """Short stretches of `source` encoded as Podium encodes, several per ffmpeg process
         (its start-up is most of what a short stretch costs), in as many processes as there
-        are media slots."""
+        are media slots. Each span is (start, stop, output); a span may name its own input
+        as (input, start in it, stop in it, output)."""
         if not spans:
             return
         groups = max(1, min(len(spans), self.concurrency))
@@ -275,12 +335,14 @@ class Tools:
         async def encode(batch: Sequence[tuple[float, float, Path]]) -> None:
             inputs: list[str] = []
             outputs: list[str] = []
-            for n, (start, stop, path) in enumerate(batch):
+            for n, span in enumerate(batch):
+                origin, start, stop, path = span if len(span) == 4 else (source, *span)
                 frames = round((stop - start) * FPS)
                 inputs += ["-ss", f"{start:.6f}", "-t", f"{frames / FPS + 0.1:.6f}",
-                           "-i", str(source)]  # fmt: skip
+                           "-i", str(origin)]  # fmt: skip
                 outputs += ["-map", f"{n}:v:0", "-map", f"{n}:a:0", "-frames:v", str(frames),
-                            "-t", f"{frames / FPS:.6f}", *ENCODE, str(path)]  # fmt: skip
+                            "-t", f"{frames / FPS:.6f}", *ENCODE, "-movflags", fmp4.MOVFLAGS,
+                            str(path)]  # fmt: skip
             await self.run(["ffmpeg", "-v", "error", "-y", *inputs, *outputs],
                            f"encoding {len(batch)} cut(s) of {source.name}")  # fmt: skip
 
@@ -331,8 +393,24 @@ class Tools:
             graph.append(f"[o{k}][p{n}]overlay=enable='{_between(tracks[n].pinned)}'[o{k + 1}]")
         graph.append(f"[o{len(pinned)}]null[vout]")
         await self.run(["ffmpeg", *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
-                        "-map", "[aout]", *ENCODE, "-movflags", "+faststart", str(out)],
+                        "-map", "[aout]", *ENCODE, "-movflags", fmp4.MOVFLAGS, str(out)],
                        f"composing {out.name}", sum(b - a for a, b in keep))  # fmt: skip
+
+
+def _frames(keep: Sequence[Span]) -> list[tuple[float, float]]:
+    """The kept parts (s) on frames (a cut cannot be finer than one), chosen so that the
+    frames kept so far match the time kept so far: rounding never adds up along the cuts."""
+    frame = 1.0 / FPS
+    parts: list[tuple[float, float]] = []
+    kept_ms = made = 0
+    for a_ms, b_ms in keep:
+        kept_ms += b_ms - a_ms
+        first = round(a_ms / 1000 * FPS)
+        count = round(kept_ms / 1000 * FPS) - made
+        if count > 0:
+            made += count
+            parts.append((first * frame, (first + count) * frame))
+    return parts
 
 
 def _between(spans: Sequence[Span]) -> str:
