@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,15 @@ from podium.recordings.media import Tools
 from tests.recordings.runs import ffprobe, ffprobe_ms, synthetic_stream
 
 pytestmark = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+
+
+def decoded_frames(path: Path) -> int:
+    counted = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
+         "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return int(counted.stdout.strip())
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +64,11 @@ async def test_a_cut_joins_fragments_and_encodes_only_the_edges(
     work.mkdir()
     await Tools(2).cut(stream, [(500, 4_300), (6_000, 9_000)], work, out)
     assert not (work / "cut.txt").exists()  # not ffmpeg's concat demuxer: fragments moved
-    parts = sorted(p.name for p in work.glob("part*.mp4"))
-    assert parts == ["part0.mp4", "part1.mp4", "part2.mp4"]  # 0.5-2, 4-4.3, 8-9 s
+    # Only 0.5-2 s is encoded; 2-4.3 s and 6-9 s are fragments (4-4.3 and 8-9 cut short).
+    assert sorted(p.name for p in work.glob("part*.mp4")) == ["part0.mp4"]
     assert abs(ffprobe_ms(out / "stream.mp4") - 6_800) <= 50
     assert abs(ffprobe_ms(out / "index.m3u8") - 6_800) <= 50
+    # Every frame decodes: as many as 6.8 s at 25 fps, and the sound runs as long.
+    assert decoded_frames(out / "stream.mp4") == 170
+    sound = fmp4.read_movie(out / "stream.mp4")
+    assert abs(sum(f.durations[2] for f in sound.fragments) / 48000 - 6.8) < 0.05

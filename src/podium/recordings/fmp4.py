@@ -11,6 +11,7 @@ NotFragmented and the caller takes the slow path.
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from collections.abc import Iterator, Sequence
@@ -281,10 +282,122 @@ def _moved(moof: bytes, shift: dict[int, int], sequence: int, video: set[int]) -
 
 @dataclass(frozen=True, slots=True)
 class Piece:
-    """Consecutive fragments of one file."""
+    """Consecutive fragments of one file; with `frames`, only that many video frames of the
+    last one (and the sound that goes with them)."""
 
     movie: Movie
     fragments: list[Fragment]
+    frames: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A traf's one trun: where its fields are, and its samples' sizes and durations."""
+
+    track: int
+    traf: int  # offset of the traf in the moof
+    trun: int
+    flags: int
+    start: int  # baseMediaDecodeTime
+    sizes: list[int]
+    durations: list[int]
+    data_offset: int
+
+
+def _runs(moof: bytes, tracks: dict[int, Track]) -> list[_Run]:
+    """Each track's samples in a fragment as ffmpeg writes them: one trun per traf, with
+    sizes, a data offset, and durations (per sample or by default). Else NotFragmented."""
+    runs = []
+    for o, s, k, _ in _boxes(moof, 8):
+        if k != "traf":
+            continue
+        track, default, default_size, start, trun = 0, 0, None, None, None
+        for o2, _s2, k2, _ in _boxes(moof, o + 8, o + s):
+            if k2 == "tfhd":
+                flags = int.from_bytes(moof[o2 + 9 : o2 + 12], "big")
+                track = struct.unpack_from(">I", moof, o2 + 12)[0]
+                at = o2 + 16 + (8 if flags & 0x1 else 0) + (4 if flags & 0x2 else 0)
+                default = struct.unpack_from(">I", moof, at)[0] if flags & 0x8 else 0
+                at += 4 if flags & 0x8 else 0
+                default_size = struct.unpack_from(">I", moof, at)[0] if flags & 0x10 else None
+            elif k2 == "tfdt":
+                wide = moof[o2 + 8] == 1
+                start = struct.unpack_from(">Q" if wide else ">I", moof, o2 + 12)[0]
+            elif k2 == "trun":
+                if trun is not None:
+                    raise NotFragmented("several truns in a traf")
+                trun = o2
+        if trun is None or start is None:
+            raise NotFragmented("a traf without trun or tfdt")
+        flags = int.from_bytes(moof[trun + 9 : trun + 12], "big")
+        if not flags & 0x1 or not (flags & 0x200 or default_size is not None):
+            raise NotFragmented("a trun without data offset or sizes")
+        count = struct.unpack_from(">I", moof, trun + 12)[0]
+        data_offset = struct.unpack_from(">i", moof, trun + 16)[0]
+        at = trun + 20 + (4 if flags & 0x4 else 0)
+        names = [f for f in (0x100, 0x200, 0x400, 0x800) if flags & f]
+        rows = [struct.unpack_from(f">{len(names)}I", moof, at + n * 4 * len(names))
+                for n in range(count)]  # fmt: skip
+        sizes = ([r[names.index(0x200)] for r in rows] if flags & 0x200
+                 else [default_size or 0] * count)  # fmt: skip
+        durations = ([r[names.index(0x100)] for r in rows] if flags & 0x100
+                     else [default or tracks[track].default_duration] * count)  # fmt: skip
+        runs.append(_Run(track, o, trun, flags, start, sizes, durations, data_offset))
+    return runs
+
+
+def _truncated(moof: bytes, movie: Movie, frames: int) -> tuple[bytes, list[tuple[int, int]], int]:
+    """A fragment cut after its first `frames` video frames and the sound before their end:
+    the new moof, the (offset in the old fragment, length) of the media it keeps, and its
+    video duration. The moof shrinks by the trun entries dropped; every data offset follows."""
+    runs = _runs(moof, movie.tracks)
+    order = sorted(runs, key=lambda r: r.data_offset)
+    for a, b in itertools.pairwise(order):
+        if a.data_offset + sum(a.sizes) != b.data_offset:
+            raise NotFragmented("the tracks' media is not laid out one after another")
+    video = movie.video
+    v = next(r for r in runs if r.track == video.id)
+    keep_video = min(frames, len(v.sizes))
+    end = (v.start + sum(_even(v.durations)[:keep_video])) / video.timescale
+    kept: dict[int, int] = {}
+    for r in runs:
+        if r.track == video.id:
+            kept[r.track] = keep_video
+            continue
+        scale, t, n = movie.tracks[r.track].timescale, r.start, 0
+        while n < len(r.sizes) and t / scale < end:
+            t += r.durations[n]
+            n += 1
+        kept[r.track] = n
+    out = bytearray(moof)
+    # From the last trun back, so earlier offsets stay valid while later bytes go.
+    removed: dict[int, int] = {}
+    for r in sorted(runs, key=lambda r: r.trun, reverse=True):
+        width = 4 * sum(1 for f in (0x100, 0x200, 0x400, 0x800) if r.flags & f)
+        first = r.trun + 20 + (4 if r.flags & 0x4 else 0)
+        cut_from, cut_to = first + kept[r.track] * width, first + len(r.sizes) * width
+        del out[cut_from:cut_to]
+        removed[r.track] = cut_to - cut_from
+        struct.pack_into(">I", out, r.trun + 12, kept[r.track])
+        struct.pack_into(">I", out, r.trun, struct.unpack_from(">I", out, r.trun)[0]
+                         - removed[r.track])  # fmt: skip
+        struct.pack_into(">I", out, r.traf, struct.unpack_from(">I", out, r.traf)[0]
+                         - removed[r.track])  # fmt: skip
+    shrink = sum(removed.values())
+    struct.pack_into(">I", out, 0, len(out))
+    # The kept media, in the order it was, right after the new moof and its mdat header.
+    pieces: list[tuple[int, int]] = []
+    data = len(out) + 8
+    for r in order:
+        size = sum(r.sizes[: kept[r.track]])
+        trun = r.trun - sum(n for t, n in removed.items()
+                            if next(x for x in runs if x.track == t).trun < r.trun)  # fmt: skip
+        struct.pack_into(">i", out, trun + 16, data)
+        pieces.append((r.data_offset, size))
+        data += size
+    del shrink
+    duration = sum(_even(v.durations)[:keep_video])
+    return bytes(out), pieces, duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,14 +432,22 @@ def join(pieces: Sequence[Piece], out: Path) -> tuple[int, list[Written]]:
                     shift = {t.id: round(moved * t.timescale) for t in movie.tracks.values()}
                     src.seek(fragment.offset)
                     moof = src.read(fragment.moof)
-                    dst.write(_moved(moof, shift, sequence, {piece.movie.video.id}))
+                    last = fragment is piece.fragments[-1] and piece.frames is not None
+                    if last:
+                        moof, ranges, duration = _truncated(moof, movie, piece.frames or 0)
+                        media = sum(n for _, n in ranges)
+                    else:
+                        ranges = [(fragment.moof + 8, fragment.size - fragment.moof - 8)]
+                        duration, media = fragment.durations[video.id], ranges[0][1]
+                    dst.write(_moved(moof, shift, sequence, {video.id}))
+                    dst.write(struct.pack(">I4s", media + 8, b"mdat"))
                     dst.flush()
-                    _copy(src.fileno(), dst.fileno(), fragment.offset + fragment.moof,
-                          fragment.size - fragment.moof)  # fmt: skip
+                    for offset, count in ranges:
+                        _copy(src.fileno(), dst.fileno(), fragment.offset + offset, count)
                     dst.seek(0, os.SEEK_END)
-                    seconds = fragment.durations[video.id] / video.timescale
-                    written.append(Written(position, fragment.size, seconds))
-                    position += fragment.size
+                    size = len(moof) + 8 + media
+                    written.append(Written(position, size, duration / video.timescale))
+                    position += size
                     sequence += 1
             cursor += sum(w.seconds for w in written[len(written) - len(piece.fragments) :])
     return len(init), written

@@ -225,11 +225,12 @@ class Tools:
         download and the player, written once).
 
         A source that Podium wrote (fragmented, a fragment per 2 s keyframe interval) is
-        joined at the box level (`fmp4.join`): whole fragments inside a kept part are copied
-        byte for byte with their times moved; only the stretches from a cut to the next
-        fragment and from the last whole fragment to the cut's end are re-encoded (several to
-        an ffmpeg process, a process per media slot). Any other source goes through ffmpeg's
-        concat demuxer (`_cut_by_concat`). Either way every cut is frame-exact."""
+        joined at the box level (`fmp4.join`): the fragments inside a kept part are copied byte
+        for byte with their times moved, the last one cut short at the part's end (no
+        B-frames: a copy may end on any frame); only the stretch from a cut to the next
+        fragment is re-encoded (several to an ffmpeg process, a process per media slot). Any
+        other source goes through ffmpeg's concat demuxer (`_cut_by_concat`). Either way every
+        cut is frame-exact."""
         parts = _frames(keep)
         if not await self._cut_fragments(source, parts, work, out):
             await self._cut_by_concat(source, parts, keep, work, out)
@@ -243,7 +244,7 @@ class Tools:
             return False
         half = 0.5 / FPS
         times = [movie.seconds(f) for f in movie.fragments]
-        plan: list[Path | list[fmp4.Fragment]] = []
+        plan: list[Path | fmp4.Piece] = []
         spans: list[tuple[float, float, Path]] = []
 
         def encode(a: float, b: float) -> None:
@@ -261,16 +262,20 @@ class Tools:
             return small, a - first, b - first, work / f"part{n}.mp4"
 
         for a, b in parts:
-            inside = [i for i, (s, e) in enumerate(times) if s >= a - half and e <= b + half]
+            # The fragments that start inside the part: all but the last are kept whole, the
+            # last up to the part's end (a copy may end on any frame: no B-frames).
+            inside = [i for i, (s, _) in enumerate(times) if a - half <= s < b - half]
             if not inside:
                 encode(a, b)
                 continue
-            k1, k2 = times[inside[0]][0], times[inside[-1]][1]
+            k1 = times[inside[0]][0]
             if k1 - a > half:
                 encode(a, k1)
-            plan.append([movie.fragments[i] for i in inside])
-            if b - k2 > half:
-                encode(k2, b)
+            last_start, last_end = times[inside[-1]]
+            frames = round((b - last_start) * FPS)
+            whole = last_end <= b + half
+            plan.append(fmp4.Piece(movie, [movie.fragments[i] for i in inside],
+                                   None if whole else frames))  # fmt: skip
         nearby = await asyncio.to_thread(
             lambda: [near(a, b, n) for n, (a, b, _) in enumerate(spans)]
         )
@@ -284,9 +289,13 @@ class Tools:
                     return False
                 pieces.append(fmp4.Piece(made, made.fragments))
             else:
-                pieces.append(fmp4.Piece(movie, item))
+                pieces.append(item)
         await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        init, written = await asyncio.to_thread(fmp4.join, pieces, out / "stream.mp4")
+        try:
+            init, written = await asyncio.to_thread(fmp4.join, pieces, out / "stream.mp4")
+        except fmp4.NotFragmented as exc:
+            log.info("%s: %s; joining with ffmpeg", source.name, exc)
+            return False
         text = fmp4.playlist(init, written, "stream.mp4")
         await asyncio.to_thread((out / "index.m3u8").write_text, text)
         return True
