@@ -22,6 +22,8 @@ from podium.recordings.models import (
     keep,
     lenient_cuts,
     merge,
+    mute_spans,
+    on_timeline,
     pin_spans,
     place,
     retime,
@@ -248,3 +250,12 @@ def test_the_fast_collapse_is_the_plain_one(ts: list[int], raw: list[tuple[int, 
     gaps = merge((a, a + d) for a, d in raw)
     at = collapser(gaps)
     assert [at(t) for t in ts] == [collapse(t, gaps) for t in ts]
+
+
+def test_mutes_and_the_timeline_they_go_back_to() -> None:
+    audio, video = mute_spans([(1_000, True, None), (2_000, None, True), (3_000, False, None),
+                               (9_000, True, None)], 10_000)  # fmt: skip
+    assert audio == [(1_000, 3_000), (9_000, 10_000)] and video == [(2_000, 10_000)]
+    # An output cut from [0, 4 s) and [6 s, 10 s): its 3-5 s lie at 3-4 s and 6-7 s.
+    assert on_timeline([(3_000, 5_000)], [(0, 4_000), (6_000, 10_000)]) == [
+        (3_000, 4_000), (6_000, 7_000)]  # fmt: skip

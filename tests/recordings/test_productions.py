@@ -293,12 +293,16 @@ async def test_a_pinned_publisher_fills_the_frame(
     app: AsyncTestClient, database_url: str, tmp_path: Path
 ) -> None:
     """A student (all red) pinned from 2 s to 5 s: over the grid, the red picture fills the
-    frame; before and after, the host's tile (the test pattern) is on the left."""
+    frame; before and after, the host's tile (the test pattern) is on the left. Their picture
+    muted from 5.5 s to 7 s: their tile is black."""
     run = await seed_run(app, database_url, f"file://{tmp_path}/storage", seconds=8,
                          kind="minigroup", others=[("student", 0, [[0, 8000]])],
-                         colors={"student": "red"},
-                         events=[(2.0, "pin", {"account_id": "student"}),
-                                 (5.0, "pin", {"account_id": None})])  # fmt: skip
+                         colors={"student": "red"}, events=[
+                             (2.0, "pin", {"account_id": "student"}),
+                             (5.0, "pin", {"account_id": None}),
+                             (5.5, "mute", {"account_id": "student", "video": True}),
+                             (7.0, "mute", {"account_id": "student", "video": False}),
+                         ])  # fmt: skip
     read = await until(app, run["path"], transcoded)
     assert read["status"] == "transcoded", read
     link = (await app.get(f"{run['path']}/download")).json()["url"]
@@ -312,4 +316,6 @@ async def test_a_pinned_publisher_fills_the_frame(
     # student's 4:3 picture fitted to the 1280x360 frame: x 400-880).
     assert red(pixel(path, 3.5, 480, 180))
     assert not red(pixel(path, 1.0, 480, 180)) and not red(pixel(path, 6.5, 480, 180))
-    assert red(pixel(path, 6.5, 960, 180))  # the student's own tile, on the right
+    # The student's own tile, on the right: black while their picture is muted (5.5-7 s).
+    assert red(pixel(path, 5.0, 960, 180)) and red(pixel(path, 7.5, 960, 180))
+    assert pixel(path, 6.2, 960, 180) == (0, 0, 0)

@@ -62,6 +62,8 @@ class Layered:
     offset_ms: int
     segments: list[Span]
     pinned: list[Span] = field(default_factory=list)  # output ms when shown over everyone
+    silent: list[Span] = field(default_factory=list)  # timeline ms when their sound is muted
+    dark: list[Span] = field(default_factory=list)  # timeline ms when their picture is muted
 
 
 class MediaError(Exception):
@@ -362,7 +364,8 @@ class Tools:
         recording's start): each publisher's original placed where it was sent, black and
         silent where they were not, side by side in a grid, their sound mixed; only the `keep`
         spans of the timeline (the host's cuts, applied to everyone). While a publisher is
-        pinned their picture fills the frame over the grid."""
+        pinned their picture fills the frame over the grid; while muted their picture is black
+        or their sound silent."""
         end = max((t.offset_ms + t.segments[-1][1] for t in tracks if t.segments), default=0)
         inputs: list[str] = []
         graph: list[str] = []
@@ -378,7 +381,12 @@ class Tools:
                 at, played = stop, played + stop - start
             if end > at:
                 pieces.append(_gap(graph, f"{n}_{len(pieces)}", end - at))
-            graph.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=1[v{n}][a{n}]")
+            graph.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=1[c{n}][d{n}]")
+            # Their mutes: the picture black, the sound silent, while muted.
+            dark = (f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{_between(track.dark)}'"
+                    if track.dark else "null")  # fmt: skip
+            silent = f"volume=0:enable='{_between(track.silent)}'" if track.silent else "anull"
+            graph.append(f"[c{n}]{dark}[v{n}];[d{n}]{silent}[a{n}]")
         cols = max(1, math.ceil(math.sqrt(len(tracks))))
         w, h = (int(x) for x in TILE.split("x"))
         layout = "|".join(f"{(i % cols) * w}_{(i // cols) * h}" for i in range(len(tracks)))

@@ -393,3 +393,43 @@ def pin_spans(
     if opened is not None and length_ms > opened:
         spans.append((opened, length_ms))
     return spans
+
+
+def mute_spans(
+    changes: Iterable[tuple[int, bool | None, bool | None]], length_ms: int
+) -> tuple[list[Span], list[Span]]:
+    """When a publisher's sound and picture were muted, from their mute history: changes
+    `(ms, audio muted?, video muted?)` in time order, None leaving that one as it was; a mute
+    still on at the end lasts to it. Answers (audio spans, video spans), clipped to the video."""
+    spans: dict[str, list[Span]] = {"audio": [], "video": []}
+    since: dict[str, int | None] = {"audio": None, "video": None}
+    for t, audio, video in sorted(changes, key=lambda c: c[0]):
+        t = max(0, min(t, length_ms))
+        for what, muted in (("audio", audio), ("video", video)):
+            if muted is None:
+                continue
+            if muted and since[what] is None:
+                since[what] = t
+            elif not muted and since[what] is not None:
+                if t > (since[what] or 0):
+                    spans[what].append((since[what] or 0, t))
+                since[what] = None
+    for what, start in since.items():
+        if start is not None and length_ms > start:
+            spans[what].append((start, length_ms))
+    return spans["audio"], spans["video"]
+
+
+def on_timeline(spans: Iterable[Span], keep: Sequence[Span]) -> list[Span]:
+    """Spans of the output (ms from its start) placed back on the timeline it was cut from:
+    the output is `keep`'s parts one after another."""
+    out: list[Span] = []
+    for a, b in spans:
+        at = 0
+        for start, stop in keep:
+            length = stop - start
+            lo, hi = max(a, at), min(b, at + length)
+            if lo < hi:
+                out.append((start + lo - at, start + hi - at))
+            at += length
+    return merge(out)

@@ -267,18 +267,21 @@ class Pipeline:
         tracks = models.place([dict(r) for r in recordings], host["account_id"])
         lead = next(t for t in tracks if t.account_id == host["account_id"])
         keep = [(a + lead.offset_ms, b + lead.offset_ms) for a, b in lead.modified_segments]
-        # Pins, from the modified room (its times are the output's, plus the preroll).
+        # Pins and mutes, from the modified room (its times are the output's, plus the preroll).
         preroll = self.preroll(row["audience"])
+        room = await self.db.fetch(queries.SELECT_ROOM_EVENTS, row["modified_room_id"])
         pins = [(e["occurred_at"] // models.NS_PER_MS - preroll, named_account(e["data"]))
-                for e in await self.db.fetch(queries.SELECT_ROOM_EVENTS, row["modified_room_id"])
-                if e["type"] == "pin"]  # fmt: skip
+                for e in room if e["type"] == "pin"]  # fmt: skip
         length = models.total(keep)
-        layered = [
-            Layered(await self.fetch(original_key(row, t.account_id), work / f"{n}.mp4"),
-                    t.offset_ms, [tuple(s) for s in t.segments],  # type: ignore[misc]
-                    models.pin_spans(pins, t.account_id, length))
-            for n, t in enumerate(tracks)
-        ]  # fmt: skip
+        layered = []
+        for n, t in enumerate(tracks):
+            silent, dark = models.mute_spans(mutes_of(room, t.account_id, preroll), length)
+            layered.append(Layered(
+                await self.fetch(original_key(row, t.account_id), work / f"{n}.mp4"),
+                t.offset_ms, [tuple(s) for s in t.segments],  # type: ignore[misc]
+                models.pin_spans(pins, t.account_id, length),
+                models.on_timeline(silent, keep), models.on_timeline(dark, keep),
+            ))  # fmt: skip
         out = work / "composed.mp4"
         await self.tools.compose(layered, keep, out)
         return out
@@ -305,6 +308,22 @@ async def settled(dumps: list[Path], quiet: float = 2.0, patience: float = 120.0
             break
         await asyncio.sleep(0.5)
     return dumps
+
+
+def mutes_of(
+    room: list[Row], account: str, preroll: int
+) -> list[tuple[int, bool | None, bool | None]]:
+    """A publisher's mute history from `mute` events `{account_id, audio?, video?}` (what a
+    moderator's client posts when it mutes someone), as (output ms, audio, video)."""
+    found = []
+    for e in room:
+        data = e["data"] if isinstance(e["data"], dict) else {}
+        if e["type"] == "mute" and named_account(data) == account:
+            audio, video = data.get("audio"), data.get("video")
+            found.append((e["occurred_at"] // models.NS_PER_MS - preroll,
+                          audio if isinstance(audio, bool) else None,
+                          video if isinstance(video, bool) else None))  # fmt: skip
+    return found
 
 
 def named_account(data: Any) -> str | None:
