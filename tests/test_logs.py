@@ -21,6 +21,7 @@ SECRET = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 @given(SECRET, st.sampled_from(logs.SECRET_PARAMS))
 def test_secret_query_parameters_are_redacted(secret: str, name: str) -> None:
     line = f'127.0.0.1:5 - "WebSocket /api/v1/x/live?after=3&{name}={secret}&y=1" [accepted]'
+    assume(secret not in line.replace(secret, "[redacted]"))  # e.g. a secret "access_token"
     out = logs.redact(line)
     assert secret not in out and f"{name}=[redacted]&y=1" in out and "after=3" in out
 
