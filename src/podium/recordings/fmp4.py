@@ -156,31 +156,11 @@ def _tracks(moov: bytes) -> dict[int, Track]:
 
 
 def _traf_times(moof: bytes, tracks: dict[int, Track]) -> tuple[dict[int, int], dict[int, int]]:
-    starts: dict[int, int] = {}
-    durations: dict[int, int] = {}
-    for o, s, k, _ in _boxes(moof, 8):
-        if k != "traf":
-            continue
-        track_id, default, start, total = 0, 0, None, 0
-        for o2, _s2, k2, _ in _boxes(moof, o + 8, o + s):
-            if k2 == "tfhd":
-                flags = int.from_bytes(moof[o2 + 9 : o2 + 12], "big")
-                track_id = struct.unpack_from(">I", moof, o2 + 12)[0]
-                at = o2 + 16 + (8 if flags & 0x1 else 0) + (4 if flags & 0x2 else 0)
-                default = struct.unpack_from(">I", moof, at)[0] if flags & 0x8 else 0
-            elif k2 == "tfdt":
-                version = moof[o2 + 8]
-                start = struct.unpack_from(">Q" if version == 1 else ">I", moof, o2 + 12)[0]
-            elif k2 == "trun":
-                samples = _sample_durations(moof, o2)
-                if samples is None:
-                    count = struct.unpack_from(">I", moof, o2 + 12)[0]
-                    total += count * (default or tracks[track_id].default_duration)
-                else:
-                    total += sum(_even(samples) if tracks[track_id].kind == "vide" else samples)
-        if start is None:
-            raise NotFragmented("a traf without tfdt")
-        starts[track_id], durations[track_id] = start, total
+    """Each track's decode time and duration in a fragment (the first video sample evened)."""
+    runs = _runs(moof, tracks)
+    starts = {r.track: r.start for r in runs}
+    durations = {r.track: sum(_even(r.durations) if tracks[r.track].kind == "vide"
+                              else r.durations) for r in runs}  # fmt: skip
     return starts, durations
 
 
