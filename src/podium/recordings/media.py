@@ -351,9 +351,11 @@ class Tools:
                 frames = round((stop - start) * FPS)
                 inputs += ["-ss", f"{start:.6f}", "-t", f"{frames / FPS + 0.1:.6f}",
                            "-i", str(origin)]  # fmt: skip
+                # One thread per encoder: for a second or two of video, x264's frame threads
+                # cost more to set up than they save (measured: 0.85 s → 0.80 s for ten).
                 outputs += ["-map", f"{n}:v:0", "-map", f"{n}:a:0", "-frames:v", str(frames),
-                            "-t", f"{frames / FPS:.6f}", *ENCODE, "-movflags", fmp4.MOVFLAGS,
-                            str(path)]  # fmt: skip
+                            "-t", f"{frames / FPS:.6f}", *ENCODE, "-threads", "1",
+                            "-movflags", fmp4.MOVFLAGS, str(path)]  # fmt: skip
             await self.run(["ffmpeg", "-v", "error", "-y", *inputs, *outputs],
                            f"encoding {len(batch)} cut(s) of {source.name}")  # fmt: skip
 
