@@ -104,6 +104,7 @@ async def test_a_run_goes_from_adjust_to_transcoded(
     payload = json.loads(ready[0]["payload"])
     assert payload["stream_duration"] == 9 and payload["status"] == "success"
     assert payload["stream_id"] == modified["stream_id"]
+    assert payload["stream_uri"].endswith(f"{run['path']}/download")  # not a server path
     # Ranges past the end are refused with the size; an expired or altered link is 404.
     assert (
         await app.get(local(app, link), headers={"Range": "bytes=99999999-"})

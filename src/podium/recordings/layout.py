@@ -39,3 +39,11 @@ def events_uri(settings: Settings, storage: Storage, row: Row, key: str) -> str:
     if storage.local_path(key) is None:
         return object_uri(storage, key)
     return f"{settings.base_url}/api/v1/recordings/{row['id']}/events.json"
+
+
+def stream_uri(settings: Settings, storage: Storage, row: Row, base: str) -> str:
+    """The stream in `.ready`: an S3 object's URI; with a file store, the class's download
+    route (which answers a signed link), never a path on the server."""
+    if storage.local_path(f"{base}/stream.mp4") is None:
+        return object_uri(storage, f"{base}/stream.mp4")
+    return f"{settings.base_url}/api/v1/{row['kind']}s/{row['class_id']}/download"

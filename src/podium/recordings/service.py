@@ -44,7 +44,7 @@ from podium.jobs import Job, JobKind, JobRegistry, enqueue
 from podium.notifications.service import notify
 from podium.recordings import models, queries
 from podium.recordings.events import copy_events, dumped, event_of
-from podium.recordings.layout import events_uri, object_uri, original_key, prefix
+from podium.recordings.layout import events_uri, original_key, prefix, stream_uri
 from podium.recordings.media import Layered, MediaError, Tools, dumps_of, pieces_in
 from podium.storage import Storage, StorageError
 
@@ -254,7 +254,7 @@ class Pipeline:
             if row["kind"] == "webinar":
                 payload |= {
                     "stream_id": str(stream), "event_room_id": str(row["modified_room_id"]),
-                    "stream_uri": object_uri(self.storage, f"{base}/stream.mp4"),
+                    "stream_uri": stream_uri(self.settings, self.storage, row, base),
                 }  # fmt: skip
             await notify(tx, row["audience"], f"{row['kind']}.ready", payload, row["class_id"])
 
