@@ -80,9 +80,9 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     storage = storage_for(settings.storage)
     pipeline = recordings.register(registry, db, settings, storage)
     editions.register(registry, db, pipeline.preroll)
+    tenants = TenantDirectory(db)
     podium = Podium(
-        settings=settings, db=db, tenants=TenantDirectory(db), hub=hub, media=media,
-        storage=storage,
+        settings=settings, db=db, storage=storage,
         limiter=limiter_for(settings.broker_url, settings.open_route_per_second,
                             settings.open_route_burst),
         jobs=JobRunner(db, registry, poll_seconds=settings.jobs_poll_seconds,
@@ -94,7 +94,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         await db.connect()
         try:
             await sync_configured(db, settings.tenants)
-            await podium.tenants.reload()
+            await tenants.reload()
             await hub.start()
             await podium.jobs.start()
             # Everything built at start-up (routes, schemas, the OpenAPI document) lives as long
@@ -162,4 +162,6 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         debug=False,
     )
     app.state.podium = podium
+    # What capabilities share, each read through its own accessor (see runtime.py).
+    app.state.tenants, app.state.hub, app.state.media = tenants, hub, media
     return app

@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from podium.auth.models import Principal
-from podium.auth.service import bearer_token
+from podium.auth.service import bearer_token, tenants_of
 from podium.runtime import runtime
 
 # Annotated name for handler parameters.
@@ -25,7 +25,7 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     token = bearer_token(
         request.headers.get("authorization"), request.query_params.get("access_token")
     )
-    return await runtime(request.app.state).tenants.authenticate(token)
+    return await tenants_of(request.app.state).authenticate(token)
 
 
 PROVIDERS = {"principal": Provide(provide_principal)}

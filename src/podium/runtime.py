@@ -1,14 +1,17 @@
-"""The application object: everything a running Podium shares, built once by `app.create_app`
-and read by route handlers through `runtime(state)` (typed; no untyped `state.X` reads).
+"""The application object: the plumbing a running Podium shares, built once by
+`app.create_app` and read by route handlers through `runtime(state)` (typed; no untyped
+`state.X` reads).
 
-It names capability types for the type checker only: at run time this module imports nothing
-but plumbing, so a capability's routes reading it depend on no other capability through it.
+It holds plumbing only. What a capability shares (the tenant directory, the live hub, the
+conference backends) is kept in `app.state` under its own name and read through that
+capability's accessor (`auth.service.tenants_of`, `rooms.live.hub_of`,
+`conference.backends.media_of`), so this module names no capability, even for the type checker,
+and no dependency points from plumbing up to a capability.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from litestar.datastructures import State
 
@@ -18,19 +21,11 @@ from podium.jobs import JobRunner
 from podium.ratelimit import Limiter
 from podium.storage import Storage
 
-if TYPE_CHECKING:
-    from podium.auth.service import TenantDirectory
-    from podium.conference.backends import Media
-    from podium.rooms.live import Hub
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Podium:
     settings: Settings
     db: Database
-    tenants: TenantDirectory  # tenants, token verification, Podium's own signing key
-    hub: Hub  # live event rooms in this process
-    media: Media  # the conference backends: none, and the Janus pool when configured
     limiter: Limiter  # routes callable without a token
     storage: Storage  # recordings' media and event dumps: file:// or s3://
     jobs: JobRunner

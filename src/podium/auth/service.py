@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from litestar.datastructures import State
 
 from podium.auth import queries, tokens
 from podium.auth.models import Algorithm, Principal, Tenant
@@ -158,3 +159,9 @@ async def set_webhook(db: Executor, audience: str, url: str | None, secret: str 
         except ValueError as exc:
             raise ValidationFailed(f"the webhook URL {exc}", field="webhook_url") from None
     return await db.fetchval(queries.SET_WEBHOOK, audience, url, secret) is not None
+
+
+def tenants_of(state: State) -> TenantDirectory:
+    """The tenant directory, kept by the app (`app.state.tenants`)."""
+    found: TenantDirectory = state.tenants
+    return found

@@ -16,6 +16,7 @@ from litestar.params import FromPath, HeaderParameter, PathParameter, QueryParam
 
 from podium.auth.models import Principal
 from podium.auth.policy import within
+from podium.auth.service import tenants_of
 from podium.classes import activity, service
 from podium.classes.models import Kind
 from podium.classes.schemas import (
@@ -28,10 +29,12 @@ from podium.classes.schemas import (
     PositionSave,
     WebinarCreate,
 )
+from podium.conference.backends import media_of
 from podium.dependencies import Caller
 from podium.idempotency import Key, check_key, fingerprint
 from podium.ids import parse_id
 from podium.responses import json_value
+from podium.rooms.live import hub_of
 from podium.rooms.schemas import EventCreate
 from podium.runtime import runtime
 from podium.validation import Body, check_storable, strict
@@ -57,7 +60,7 @@ def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
 
 async def link(state: State, principal: Principal, ref: service.ClassRef, name: str) -> str:
     p = runtime(state)
-    return await activity.stream_link(p.db, p.storage, p.settings, p.tenants.issuing_key,
+    return await activity.stream_link(p.db, p.storage, p.settings, tenants_of(state).issuing_key,
                                       principal, ref, name)  # fmt: skip
 
 
@@ -99,7 +102,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             p = runtime(state)
             async with p.db.unit() as tx:
                 outcome = await service.create_class(
-                    tx, p.media, p.settings, principal, kind, strict(data, shape), key
+                    tx, media_of(state), p.settings, principal, kind, strict(data, shape), key
                 )
             headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
             return Response(outcome.body, status_code=outcome.status, headers=headers)
@@ -142,7 +145,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             p = runtime(state)
             async with p.db.unit() as tx:
                 return await service.update_class(
-                    tx, p.media, p.settings, caller, ref, strict(data, ClassUpdate)
+                    tx, media_of(state), p.settings, caller, ref, strict(data, ClassUpdate)
                 )
 
         @post(f"{by_id}/recreate", status_code=200, summary="New rooms; the old ones close")
@@ -153,7 +156,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             p = runtime(state)
             async with p.db.unit() as tx:
                 return await service.recreate_class(
-                    tx, p.media, p.settings, principal, ref_of(class_id),
+                    tx, media_of(state), p.settings, principal, ref_of(class_id),
                     strict(data, ClassRecreate),
                 )  # fmt: skip
 
@@ -164,7 +167,7 @@ def class_routes(kind: Kind) -> type[Controller]:
         ) -> dict[str, Any]:  # fmt: skip
             p = runtime(state)
             async with p.db.unit() as tx:
-                await activity.post_event(tx, p.hub, principal, ref_of(class_id),
+                await activity.post_event(tx, hub_of(state), principal, ref_of(class_id),
                                           strict(data, EventCreate))  # fmt: skip
             return {}
 
@@ -217,7 +220,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             ) -> dict[str, Any]:
                 p = runtime(state)
                 async with p.db.unit() as tx:
-                    await activity.create_whiteboard(tx, p.hub, principal, ref_of(class_id))
+                    await activity.create_whiteboard(tx, hub_of(state), principal, ref_of(class_id))
                 return {}
 
     Routes.__name__ = Routes.__qualname__ = f"{plural.title()}Routes"

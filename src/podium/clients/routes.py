@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, post
 from litestar.datastructures import State
 
+from podium.auth.service import tenants_of
 from podium.clients import service
 from podium.dependencies import rate_limit
 from podium.runtime import runtime
@@ -24,6 +25,6 @@ async def token(request: Request[Any, Any, Any], state: State) -> dict[str, Any]
     p, body = runtime(state), await request.body()
     async with p.db.unit() as tx:
         return await service.token(
-            tx, p.tenants.issuing_key, request.headers.get("authorization"),
+            tx, tenants_of(state).issuing_key, request.headers.get("authorization"),
             request.headers.get("content-type"), body,
         )  # fmt: skip

@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
+from litestar.datastructures import State
+
 from podium.conference.janus_backend import JanusBackend
 from podium.conference.models import MediaRole, Placement, Seat
 from podium.config import Settings
@@ -130,3 +132,9 @@ class Media:
 
     async def close(self) -> None:
         await self.janus.close()
+
+
+def media_of(state: State) -> Media:
+    """The conference backends, kept by the app (`app.state.media`)."""
+    found: Media = state.media
+    return found

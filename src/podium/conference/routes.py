@@ -10,6 +10,7 @@ from litestar.params import FromPath, PathParameter
 
 from podium.auth.policy import Action, authorize
 from podium.conference import service
+from podium.conference.backends import media_of
 from podium.conference.schemas import MediaJoin
 from podium.dependencies import Caller
 from podium.ids import parse_id
@@ -26,7 +27,7 @@ class MediaRoutes(Controller):
     async def servers(self, principal: Caller, state: State) -> list[dict[str, Any]]:
         authorize(principal, Action.UPDATE_CLASS)
         p = runtime(state)
-        return await p.media.janus.status(p.db)
+        return await media_of(state).janus.status(p.db)
 
 
 class ClassMediaRoutes(Controller):
@@ -37,7 +38,7 @@ class ClassMediaRoutes(Controller):
     async def join(self, class_id: FromPath[str], principal: Caller, state: State) -> MediaJoin:
         p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.join_media(tx, p.media, p.settings, principal,
+            return await service.join_media(tx, media_of(state), p.settings, principal,
                                             parse_id(class_id, "class_id"))  # fmt: skip
 
     @delete("/{account_id:str}", summary="Revoke an account's media access and hang it up")
@@ -46,5 +47,5 @@ class ClassMediaRoutes(Controller):
     ) -> None:
         p = runtime(state)
         async with p.db.unit() as tx:
-            await service.revoke_media(tx, p.media, principal, parse_id(class_id, "class_id"),
-                                       account_id)  # fmt: skip
+            await service.revoke_media(tx, media_of(state), principal,
+                                       parse_id(class_id, "class_id"), account_id)  # fmt: skip

@@ -10,10 +10,12 @@ from litestar.params import FromPath
 
 from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead, Lobby
+from podium.conference.backends import media_of
 from podium.dependencies import Caller
 from podium.ids import parse_id
 from podium.lobby import service
 from podium.lobby.schemas import Admission, Admitted, Denial, LobbyMessage, Waiting
+from podium.rooms.live import hub_of
 from podium.runtime import runtime
 from podium.validation import Body, strict
 
@@ -29,7 +31,9 @@ async def set_lobby(
     body = await body_or_none(request)
     p = runtime(state)
     async with p.db.unit() as tx:
-        kind = await service.set_lobby(tx, p.hub, p.media, principal, cid, kind_in(request), body)
+        kind = await service.set_lobby(
+            tx, hub_of(state), media_of(state), principal, cid, kind_in(request), body
+        )
         return await class_answer(tx, p.settings, principal, kind, cid)
 
 
@@ -49,7 +53,7 @@ class LobbyQueueRoutes(Controller):
     ) -> Admitted:
         p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.admit(tx, p.hub, principal, parse_id(class_id, "class_id"),
+            return await service.admit(tx, hub_of(state), principal, parse_id(class_id, "class_id"),
                                        strict(data, Admission))  # fmt: skip
 
     @post("/deny", status_code=200, summary="Turn people away")
@@ -58,7 +62,7 @@ class LobbyQueueRoutes(Controller):
     ) -> Admitted:
         p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.deny(tx, p.hub, principal, parse_id(class_id, "class_id"),
+            return await service.deny(tx, hub_of(state), principal, parse_id(class_id, "class_id"),
                                       strict(data, Denial))  # fmt: skip
 
     @put("/message", summary="A message shown to those waiting")
@@ -67,6 +71,6 @@ class LobbyQueueRoutes(Controller):
     ) -> Lobby:
         p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.set_message(tx, p.hub, principal,
+            return await service.set_message(tx, hub_of(state), principal,
                                              parse_id(class_id, "class_id"),
                                              strict(data, LobbyMessage).message)  # fmt: skip

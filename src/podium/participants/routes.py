@@ -8,6 +8,8 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath, QueryParameter
 
+from podium.auth.service import tenants_of
+from podium.conference.backends import media_of
 from podium.dependencies import Caller, rate_limit
 from podium.ids import parse_id
 from podium.participants import service
@@ -19,7 +21,8 @@ from podium.participants.schemas import (
     ParticipantRead,
     ParticipantUpdate,
 )
-from podium.runtime import Podium, runtime
+from podium.rooms.live import hub_of
+from podium.runtime import runtime
 from podium.validation import Body, strict
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500)]
@@ -27,11 +30,13 @@ Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
 Flag = Annotated[bool, QueryParameter()]
 
 
-def links(p: Podium) -> service.Links:
+def links(state: State) -> service.Links:
+    settings = runtime(state).settings
     return service.Links(
-        key=p.tenants.issuing_key, base_url=p.settings.base_url,
-        token_seconds=p.settings.participant_token_seconds,
-    )  # fmt: skip
+        key=tenants_of(state).issuing_key,
+        base_url=settings.base_url,
+        token_seconds=settings.participant_token_seconds,
+    )
 
 
 class ClassParticipantRoutes(Controller):
@@ -47,7 +52,7 @@ class ClassParticipantRoutes(Controller):
         async with p.db.unit() as tx:
             return await service.create_participant(
                 tx, principal, parse_id(class_id, "class_id"), strict(data, ParticipantCreate),
-                links(p),
+                links(state),
             )  # fmt: skip
 
     @get("", summary="The class's participants, in the order they were added")
@@ -57,7 +62,7 @@ class ClassParticipantRoutes(Controller):
     ) -> ParticipantPage:  # fmt: skip
         p = runtime(state)
         return await service.list_participants(
-            p.db, principal, parse_id(class_id, "class_id"), links(p),
+            p.db, principal, parse_id(class_id, "class_id"), links(state),
             include_canceled=include_canceled, offset=offset, limit=limit,
         )  # fmt: skip
 
@@ -72,7 +77,7 @@ class ParticipantRoutes(Controller):
     ) -> ParticipantRead:
         p = runtime(state)
         return await service.read_participant(
-            p.db, principal, parse_id(participant_id, "participant_id"), links(p)
+            p.db, principal, parse_id(participant_id, "participant_id"), links(state)
         )
 
     @put("", summary="Change a participant (`rotate_link: true` for a new entry link)")
@@ -84,7 +89,7 @@ class ParticipantRoutes(Controller):
         async with p.db.unit() as tx:
             return await service.update_participant(
                 tx, principal, parse_id(participant_id, "participant_id"),
-                strict(data, ParticipantUpdate), links(p),
+                strict(data, ParticipantUpdate), links(state),
             )  # fmt: skip
 
     @delete("", summary="Cancel a participant: link dead, out of the rooms at once")
@@ -92,7 +97,11 @@ class ParticipantRoutes(Controller):
         p = runtime(state)
         async with p.db.unit() as tx:
             await service.cancel_participant(
-                tx, p.hub, p.media, principal, parse_id(participant_id, "participant_id")
+                tx,
+                hub_of(state),
+                media_of(state),
+                principal,
+                parse_id(participant_id, "participant_id"),
             )
 
 
@@ -104,5 +113,5 @@ async def join(
     await rate_limit(state, request, "join")
     p = runtime(state)
     async with p.db.unit() as tx:
-        return await service.enter(tx, p.hub, p.settings, strict(data, JoinRequest).entry_token,
-                                   links(p))  # fmt: skip
+        return await service.enter(tx, hub_of(state), p.settings,
+                                   strict(data, JoinRequest).entry_token, links(state))  # fmt: skip

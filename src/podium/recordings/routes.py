@@ -17,6 +17,7 @@ from msgspec import Meta, Struct
 
 from podium import links
 from podium.auth.policy import within
+from podium.auth.service import tenants_of
 from podium.dependencies import Caller
 from podium.errors import NotFound
 from podium.ids import parse_id
@@ -89,7 +90,7 @@ class StreamRoutes(Controller):
     ) -> Any:  # fmt: skip
         p = runtime(state)
         folder = prefix.replace("~", "/")
-        if not links.valid(p.tenants.issuing_key, folder, expires, signature):
+        if not links.valid(tenants_of(state).issuing_key, folder, expires, signature):
             raise _not_found()
         key = f"{folder}/{str(name).lstrip('/')}"
         try:

@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
+from litestar.datastructures import State
 
 from podium.broker import Broker
 from podium.db import Database
@@ -325,3 +326,9 @@ async def announce(
         "created_by": created_by, "created_at": None,
     })  # fmt: skip
     await hub.publish(room_id, event_message(None, frame))
+
+
+def hub_of(state: State) -> Hub:
+    """This process's live event rooms, kept by the app (`app.state.hub`)."""
+    found: Hub = state.hub
+    return found

@@ -11,6 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from podium.dependencies import Caller
 from podium.ids import parse_id
 from podium.rooms import service
+from podium.rooms.live import hub_of
 from podium.rooms.schemas import (
     AgentUpdate,
     Ban,
@@ -54,7 +55,8 @@ class EventRoomRoutes(Controller):
     ) -> Response[Any]:
         p = runtime(state)
         async with p.db.unit() as tx:
-            event = await service.post_event(tx, p.hub, principal, parse_id(room_id, "room_id"),
+            event = await service.post_event(tx, hub_of(state), principal,
+                                             parse_id(room_id, "room_id"),
                                              strict(data, EventCreate))  # fmt: skip
         return Response(event if event is not None else {}, status_code=201)
 
@@ -122,7 +124,7 @@ class EventRoomRoutes(Controller):
         p = runtime(state)
         async with p.db.unit() as tx:
             return await service.set_locked_types(
-                tx, p.hub, principal, parse_id(room_id, "room_id"),
+                tx, hub_of(state), principal, parse_id(room_id, "room_id"),
                 strict(data, LockedTypesUpdate),
             )  # fmt: skip
 
@@ -132,7 +134,7 @@ class EventRoomRoutes(Controller):
     ) -> dict[str, Any]:
         p = runtime(state)
         async with p.db.unit() as tx:
-            await service.set_ban(tx, p.hub, principal, parse_id(room_id, "room_id"),
+            await service.set_ban(tx, hub_of(state), principal, parse_id(room_id, "room_id"),
                                   strict(data, AgentUpdate))  # fmt: skip
         return {}
 
@@ -143,7 +145,7 @@ class EventRoomRoutes(Controller):
         room = parse_id(room_id, "room_id")
         p = runtime(state)
         await service.read_room(p.db, principal, room)
-        return [{"account_id": a} for a in await p.hub.agents(room)]
+        return [{"account_id": a} for a in await hub_of(state).agents(room)]
 
     @get("/bans", summary="Who is banned from the room")
     async def bans(self, room_id: FromPath[str], principal: Caller, state: State) -> list[Ban]:

@@ -25,11 +25,11 @@ from litestar.params import FromPath
 from podium.auth.admission import held_now
 from podium.auth.models import Principal
 from podium.auth.policy import sees
-from podium.auth.service import bearer_token
+from podium.auth.service import bearer_token, tenants_of
 from podium.db import Database
 from podium.errors import PodiumError, to_podium_error, validation_error
 from podium.rooms import queries, service
-from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, Subscriber, event_frame
+from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, Subscriber, event_frame, hub_of
 from podium.rooms.models import Gate
 from podium.rooms.schemas import Event, EventCreate
 from podium.runtime import Podium, runtime
@@ -66,7 +66,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         token = bearer_token(
             socket.headers.get("authorization"), socket.query_params.get("access_token")
         )
-        principal = await p.tenants.authenticate(token)
+        principal = await tenants_of(socket.app.state).authenticate(token)
     except PodiumError as exc:
         await socket.close(CLOSE_UNAUTHENTICATED, exc.detail[:120])
         return
@@ -98,7 +98,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         await socket.close(code, reason)
 
     subscriber = Subscriber(principal.account_id, send, close)
-    await p.hub.join(room, subscriber)
+    await hub_of(socket.app.state).join(room, subscriber)
     try:
         if after is not None:
             subscriber.last_seq = await _catch_up(p.db, send, room, after)
@@ -108,7 +108,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         pass
     finally:
         subscriber.closed = True
-        await p.hub.leave(room, subscriber)
+        await hub_of(socket.app.state).leave(room, subscriber)
 
 
 async def _catch_up(
@@ -138,7 +138,7 @@ async def _receive_posts(
             ref = post.ref
             async with p.db.unit() as tx:
                 event = await service.post_event(
-                    tx, p.hub, principal, room, strict(post.event, EventCreate)
+                    tx, hub_of(socket.app.state), principal, room, strict(post.event, EventCreate)
                 )
             reply: dict[str, Any] = {"message": "reply", "ref": ref, "event": event}
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:

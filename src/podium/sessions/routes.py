@@ -9,9 +9,11 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
+from podium.conference.backends import media_of
 from podium.dependencies import Caller
 from podium.errors import BadRequest
 from podium.participants.routes import links
+from podium.rooms.live import hub_of
 from podium.runtime import runtime
 from podium.sessions import service
 from podium.sessions.models import parse_flag
@@ -45,8 +47,8 @@ class SessionRoutes(Controller):
     async def create(self, request: Req, principal: Caller, state: State) -> Session:
         p, body = runtime(state), await _json(request)
         async with p.db.unit() as tx:
-            return await service.create_session(tx, p.media, p.settings, principal, body,
-                                                links(p))  # fmt: skip
+            return await service.create_session(tx, media_of(state), p.settings, principal, body,
+                                                links(state))  # fmt: skip
 
     @get("/sessions", summary="A page of sessions")
     async def list(self, request: Req, principal: Caller, state: State) -> SessionPage:
@@ -54,14 +56,14 @@ class SessionRoutes(Controller):
             "page", "page_size", "start_time", "end_time", "include_canceled",
             "deleted_participants", "state", "order")}  # fmt: skip
         p = runtime(state)
-        return await service.list_sessions(p.db, principal, query, links(p))
+        return await service.list_sessions(p.db, principal, query, links(state))
 
     @get("/sessions/{session_id:str}", summary="A session")
     async def read(
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> Session:
         p = runtime(state)
-        return await service.read_session(p.db, principal, session_id, links(p),
+        return await service.read_session(p.db, principal, session_id, links(state),
                                           _deleted(request))  # fmt: skip
 
     @put("/sessions/{session_id:str}", summary="Change a session's times, name or picture")
@@ -70,8 +72,8 @@ class SessionRoutes(Controller):
     ) -> Session:
         p, body = runtime(state), await _json(request)
         async with p.db.unit() as tx:
-            return await service.update_session(tx, p.media, p.settings, principal, session_id,
-                                                body, links(p))  # fmt: skip
+            return await service.update_session(tx, media_of(state), p.settings, principal,
+                                                session_id, body, links(state))  # fmt: skip
 
     @delete("/sessions/{session_id:str}", status_code=200, summary="Cancel a session (for good)")
     async def cancel(
@@ -87,14 +89,14 @@ class SessionRoutes(Controller):
     ) -> Participant:
         p, body = runtime(state), await _json(request)
         async with p.db.unit() as tx:
-            return await service.add_participant(tx, principal, session_id, body, links(p))
+            return await service.add_participant(tx, principal, session_id, body, links(state))
 
     @get("/sessions/{session_id:str}/participants", summary="A session's participants")
     async def participants(
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> ParticipantPage:
         p = runtime(state)
-        return await service.session_participants(p.db, principal, session_id, links(p),
+        return await service.session_participants(p.db, principal, session_id, links(state),
                                                   _deleted(request))  # fmt: skip
 
     @get("/participants/{participant_id:str}", summary="A participant")
@@ -102,7 +104,7 @@ class SessionRoutes(Controller):
         self, participant_id: FromPath[str], principal: Caller, state: State
     ) -> Participant:
         p = runtime(state)
-        return await service.read_participant(p.db, principal, participant_id, links(p))
+        return await service.read_participant(p.db, principal, participant_id, links(state))
 
     @put("/participants/{participant_id:str}", summary="Change a participant")
     async def update_participant(
@@ -111,7 +113,7 @@ class SessionRoutes(Controller):
         p, body = runtime(state), await _json(request)
         async with p.db.unit() as tx:
             return await service.update_participant(tx, principal, participant_id, body,
-                                                    links(p))  # fmt: skip
+                                                    links(state))  # fmt: skip
 
     @delete("/participants/{participant_id:str}", status_code=200,
             summary="Cancel a participant (for good)")  # fmt: skip
@@ -120,5 +122,5 @@ class SessionRoutes(Controller):
     ) -> UnitResponse:
         p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.cancel_participant(tx, p.hub, p.media, principal,
+            return await service.cancel_participant(tx, hub_of(state), media_of(state), principal,
                                                     participant_id)  # fmt: skip

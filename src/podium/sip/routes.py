@@ -8,6 +8,7 @@ from litestar import Request, post, put
 from litestar.datastructures import State
 from litestar.params import FromPath
 
+from podium.auth.service import tenants_of
 from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
 from podium.dependencies import Caller, rate_limit
@@ -38,7 +39,7 @@ async def verify(data: Body[Verify], request: Request[Any, Any, Any], state: Sta
     await rate_limit(state, request, "sip")
     p = runtime(state)
     return await service.verify(
-        p.db, p.settings.sip_secret, p.tenants.issuing_key,
+        p.db, p.settings.sip_secret, tenants_of(state).issuing_key,
         request.headers.get("podium-sip-random"), request.headers.get("podium-sip-checksum"),
         await request.body(), strict(data, Verify),
     )  # fmt: skip
