@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from podium.recordings import fmp4, models
+from podium.recordings.cutting import cut
 from podium.recordings.media import ENCODE, Tools
 
 NS = 1_000_000_000
@@ -71,7 +72,7 @@ async def cut_seconds(src: Path, minutes: int, pauses: int) -> tuple[float, floa
     with tempfile.TemporaryDirectory() as work:
         w = Path(work)
         start = time.perf_counter()
-        await Tools(2).cut(src, keep, w, w / "out")
+        await cut(Tools(2), src, keep, w, w / "out")
         ours = time.perf_counter() - start
         start = time.perf_counter()
         copy = ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c", "copy", str(w / "copy.mp4")]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from podium.recordings import fmp4
+from podium.recordings import fmp4, splice
+from podium.recordings.cutting import cut
 from podium.recordings.media import Tools
 from tests.recordings.runs import ffprobe, ffprobe_ms, synthetic_stream
 
@@ -44,14 +45,14 @@ def test_fragments_of_two_stretches_join_into_one_playable_file(
     movie = fmp4.read_movie(stream)
     first, last = movie.fragments[:2], movie.fragments[3:]  # 0-4 s and 6-10 s
     out = tmp_path / "joined.mp4"
-    init, written = fmp4.join([fmp4.Piece(movie, first), fmp4.Piece(movie, last)], out)
+    init, written = splice.join([splice.Piece(movie, first), splice.Piece(movie, last)], out)
     assert abs(ffprobe_ms(out) - 8_000) <= 50
     # The decode times are continuous: the second stretch starts where the first ended.
     joined = fmp4.read_movie(out)
     assert [round(joined.seconds(f)[0], 2) for f in joined.fragments] == [0, 2, 4, 6]
     assert init + sum(w.size for w in written) == out.stat().st_size
     playlist = tmp_path / "index.m3u8"
-    playlist.write_text(fmp4.playlist(init, written, "joined.mp4"))
+    playlist.write_text(splice.playlist(init, written, "joined.mp4"))
     assert f'BYTERANGE="{init}@0"' in playlist.read_text()
     assert abs(ffprobe_ms(playlist) - 8_000) <= 50
     assert set(ffprobe(playlist, "stream=codec_name").split()) == {"h264", "aac"}
@@ -62,7 +63,7 @@ async def test_a_cut_joins_fragments_and_encodes_only_the_edges(
 ) -> None:
     work, out = tmp_path / "work", tmp_path / "out"
     work.mkdir()
-    await Tools(2).cut(stream, [(500, 4_300), (6_000, 9_000)], work, out)
+    await cut(Tools(2), stream, [(500, 4_300), (6_000, 9_000)], work, out)
     assert not (work / "cut.txt").exists()  # not ffmpeg's concat demuxer: fragments moved
     # Only 0.5-2 s is encoded; 2-4.3 s and 6-9 s are fragments (4-4.3 and 8-9 cut short).
     assert sorted(p.name for p in work.glob("part*.mp4")) == ["part0.mp4"]

@@ -1,7 +1,6 @@
-"""Fragmented MP4 at the box level: read a file's init section and fragments (with each
-track's decode time and duration), and write a new file from fragments of several files with
-their decode times moved (`tfdt`) and renumbered (`mfhd`) — a join that copies bytes and
-rewrites a few numbers per fragment, instead of demuxing and muxing every packet.
+"""Fragmented MP4 read at the box level: a file's init section and its fragments, with each
+track's decode time and duration, and each fragment's runs of samples (what `splice` needs to
+join and cut fragments without demuxing a packet).
 
 Only files as Podium writes them are read (ffmpeg, `-movflags
 +frag_keyframe+empty_moov+default_base_moof`: a fragment per video keyframe, data offsets
@@ -11,8 +10,6 @@ NotFragmented and the caller takes the slow path.
 
 from __future__ import annotations
 
-import itertools
-import os
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +53,7 @@ class Movie:
 
     def seconds(self, fragment: Fragment) -> tuple[float, float]:
         """Where a fragment's video starts and ends, in seconds of the picture (the first
-        sample's stretch, see `_even`, taken out)."""
+        sample's stretch, see `even`, taken out)."""
         v = self.video
         start = max(fragment.starts[v.id] - self.stretch, 0) / v.timescale
         return start, start + fragment.durations[v.id] / v.timescale
@@ -72,7 +69,7 @@ class Movie:
         return stsd[at - 4 : at - 4 + size]
 
 
-def _boxes(
+def boxes(
     buf: bytes, start: int = 0, end: int | None = None
 ) -> Iterator[tuple[int, int, str, int]]:
     """(offset, size, type, header size) of each box in buf[start:end]."""
@@ -99,7 +96,7 @@ def _handler(buf: bytes, trak_off: int, trak_size: int) -> str:
 
 
 def _child(buf: bytes, off: int, size: int, kind: str) -> tuple[int, int]:
-    for o, s, k, _ in _boxes(buf, off + _header(buf, off), off + size):
+    for o, s, k, _ in boxes(buf, off + _header(buf, off), off + size):
         if k == kind:
             return o, s
     raise NotFragmented(f"no {kind}")
@@ -115,7 +112,7 @@ def _find(buf: bytes, path: Sequence[str | tuple[str, str]]) -> bytes:
     for step in path:
         kind, handler = (step, None) if isinstance(step, str) else step
         found = None
-        children = _boxes(buf, 0, len(buf)) if first else _boxes(buf, off + _header(buf, off),
+        children = boxes(buf, 0, len(buf)) if first else boxes(buf, off + _header(buf, off),
                                                                   off + size)  # fmt: skip
         for o, s, k, _ in children:
             if k == kind and (handler is None or _handler(buf, o, s) == handler):
@@ -130,15 +127,15 @@ def _find(buf: bytes, path: Sequence[str | tuple[str, str]]) -> bytes:
 
 def _tracks(moov: bytes) -> dict[int, Track]:
     defaults: dict[int, int] = {}
-    mvex = [(o, s) for o, s, k, _ in _boxes(moov, 8) if k == "mvex"]
+    mvex = [(o, s) for o, s, k, _ in boxes(moov, 8) if k == "mvex"]
     if not mvex:
         raise NotFragmented("no mvex: not a fragmented file")
-    for o, _s, k, _ in _boxes(moov, mvex[0][0] + 8, mvex[0][0] + mvex[0][1]):
+    for o, _s, k, _ in boxes(moov, mvex[0][0] + 8, mvex[0][0] + mvex[0][1]):
         if k == "trex":
             track_id, _, duration = struct.unpack_from(">III", moov, o + 12)
             defaults[track_id] = duration
     tracks = {}
-    for o, s, k, _ in _boxes(moov, 8):
+    for o, s, k, _ in boxes(moov, 8):
         if k != "trak":
             continue
         tkhd = _child(moov, o, s, "tkhd")
@@ -157,14 +154,14 @@ def _tracks(moov: bytes) -> dict[int, Track]:
 
 def _traf_times(moof: bytes, tracks: dict[int, Track]) -> tuple[dict[int, int], dict[int, int]]:
     """Each track's decode time and duration in a fragment (the first video sample evened)."""
-    runs = _runs(moof, tracks)
-    starts = {r.track: r.start for r in runs}
-    durations = {r.track: sum(_even(r.durations) if tracks[r.track].kind == "vide"
-                              else r.durations) for r in runs}  # fmt: skip
+    found = runs(moof, tracks)
+    starts = {r.track: r.start for r in found}
+    durations = {r.track: sum(even(r.durations) if tracks[r.track].kind == "vide"
+                              else r.durations) for r in found}  # fmt: skip
     return starts, durations
 
 
-def _sample_durations(moof: bytes, trun: int) -> list[int] | None:
+def sample_durations(moof: bytes, trun: int) -> list[int] | None:
     """A trun's per-sample durations (None when it has none)."""
     flags = int.from_bytes(moof[trun + 9 : trun + 12], "big")
     if not flags & 0x100:
@@ -175,7 +172,7 @@ def _sample_durations(moof: bytes, trun: int) -> list[int] | None:
     return [struct.unpack_from(">I", moof, at + n * step)[0] for n in range(count)]
 
 
-def _even(durations: list[int]) -> list[int]:
+def even(durations: list[int]) -> list[int]:
     """ffmpeg stretches a fragmented file's first video sample by the audio's encoder delay
     (21 ms for AAC at 48 kHz); joined files would add that up, one per file: the first sample
     gets its neighbour's duration."""
@@ -191,7 +188,7 @@ def read_movie(path: Path) -> Movie:
     with path.open("rb") as f:
         head = f.read(min(size, 1 << 20))
         init_end = None
-        for o, s, k, _ in _boxes(head):
+        for o, s, k, _ in boxes(head):
             if k == "moov":
                 init_end = o + s
                 break
@@ -226,52 +223,11 @@ def read_movie(path: Path) -> Movie:
 
 
 def _moov_at(head: bytes) -> int:
-    return next(o for o, _s, k, _ in _boxes(head) if k == "moov")
-
-
-def _moved(moof: bytes, shift: dict[int, int], sequence: int, video: set[int]) -> bytes:
-    """A moof with its sequence number set, each track's decode time moved by `shift`, and
-    the first video sample evened (see `_even`)."""
-    out = bytearray(moof)
-    for o, s, k, _ in _boxes(moof, 8):
-        if k == "mfhd":
-            struct.pack_into(">I", out, o + 12, sequence)
-        elif k == "traf":
-            track_id = 0
-            for o2, _s2, k2, _ in _boxes(moof, o + 8, o + s):
-                if k2 == "tfhd":
-                    track_id = struct.unpack_from(">I", moof, o2 + 12)[0]
-                elif k2 == "trun" and track_id in video:
-                    durations = _sample_durations(moof, o2)
-                    if durations is not None and _even(durations) != durations:
-                        flags = int.from_bytes(moof[o2 + 9 : o2 + 12], "big")
-                        at = o2 + 16 + (4 if flags & 0x1 else 0) + (4 if flags & 0x4 else 0)
-                        struct.pack_into(">I", out, at, durations[1])
-                elif k2 == "tfdt":
-                    wide = moof[o2 + 8] == 1
-                    fmt = ">Q" if wide else ">I"
-                    value = struct.unpack_from(fmt, moof, o2 + 12)[0] + shift.get(track_id, 0)
-                    # A fragment's sound may start a few ms before its picture: at the very
-                    # start of a file that would be before 0.
-                    value = max(value, 0)
-                    if not wide and value >= 1 << 32:
-                        raise NotFragmented("a decode time out of range")
-                    struct.pack_into(fmt, out, o2 + 12, value)
-    return bytes(out)
+    return next(o for o, _s, k, _ in boxes(head) if k == "moov")
 
 
 @dataclass(frozen=True, slots=True)
-class Piece:
-    """Consecutive fragments of one file; with `frames`, only that many video frames of the
-    last one (and the sound that goes with them)."""
-
-    movie: Movie
-    fragments: list[Fragment]
-    frames: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Run:
+class Run:
     """A traf's one trun: where its fields are, and its samples' sizes and durations."""
 
     track: int
@@ -284,15 +240,15 @@ class _Run:
     data_offset: int
 
 
-def _runs(moof: bytes, tracks: dict[int, Track]) -> list[_Run]:
+def runs(moof: bytes, tracks: dict[int, Track]) -> list[Run]:
     """Each track's samples in a fragment as ffmpeg writes them: one trun per traf, with
     sizes, a data offset, and durations (per sample or by default). Else NotFragmented."""
-    runs = []
-    for o, s, k, _ in _boxes(moof, 8):
+    found = []
+    for o, s, k, _ in boxes(moof, 8):
         if k != "traf":
             continue
         track, default, default_size, start, trun = 0, 0, None, None, None
-        for o2, _s2, k2, _ in _boxes(moof, o + 8, o + s):
+        for o2, _s2, k2, _ in boxes(moof, o + 8, o + s):
             if k2 == "tfhd":
                 flags = int.from_bytes(moof[o2 + 9 : o2 + 12], "big")
                 track = struct.unpack_from(">I", moof, o2 + 12)[0]
@@ -322,148 +278,5 @@ def _runs(moof: bytes, tracks: dict[int, Track]) -> list[_Run]:
                  else [default_size or 0] * count)  # fmt: skip
         durations = ([r[names.index(0x100)] for r in rows] if flags & 0x100
                      else [default or tracks[track].default_duration] * count)  # fmt: skip
-        runs.append(_Run(track, o, trun, flags, start, sizes, durations, data_offset))
-    return runs
-
-
-def _truncated(moof: bytes, movie: Movie, frames: int) -> tuple[bytes, list[tuple[int, int]], int]:
-    """A fragment cut after its first `frames` video frames and the sound before their end:
-    the new moof, the (offset in the old fragment, length) of the media it keeps, and its
-    video duration. The moof shrinks by the trun entries dropped; every data offset follows."""
-    runs = _runs(moof, movie.tracks)
-    order = sorted(runs, key=lambda r: r.data_offset)
-    for a, b in itertools.pairwise(order):
-        if a.data_offset + sum(a.sizes) != b.data_offset:
-            raise NotFragmented("the tracks' media is not laid out one after another")
-    video = movie.video
-    v = next(r for r in runs if r.track == video.id)
-    keep_video = min(frames, len(v.sizes))
-    end = (v.start + sum(_even(v.durations)[:keep_video])) / video.timescale
-    kept: dict[int, int] = {}
-    for r in runs:
-        if r.track == video.id:
-            kept[r.track] = keep_video
-            continue
-        scale, t, n = movie.tracks[r.track].timescale, r.start, 0
-        while n < len(r.sizes) and t / scale < end:
-            t += r.durations[n]
-            n += 1
-        kept[r.track] = n
-    out = bytearray(moof)
-    # From the last trun back, so earlier offsets stay valid while later bytes go.
-    removed: dict[int, int] = {}
-    for r in sorted(runs, key=lambda r: r.trun, reverse=True):
-        width = 4 * sum(1 for f in (0x100, 0x200, 0x400, 0x800) if r.flags & f)
-        first = r.trun + 20 + (4 if r.flags & 0x4 else 0)
-        cut_from, cut_to = first + kept[r.track] * width, first + len(r.sizes) * width
-        del out[cut_from:cut_to]
-        removed[r.track] = cut_to - cut_from
-        struct.pack_into(">I", out, r.trun + 12, kept[r.track])
-        struct.pack_into(">I", out, r.trun, struct.unpack_from(">I", out, r.trun)[0]
-                         - removed[r.track])  # fmt: skip
-        struct.pack_into(">I", out, r.traf, struct.unpack_from(">I", out, r.traf)[0]
-                         - removed[r.track])  # fmt: skip
-    shrink = sum(removed.values())
-    struct.pack_into(">I", out, 0, len(out))
-    # The kept media, in the order it was, right after the new moof and its mdat header.
-    pieces: list[tuple[int, int]] = []
-    data = len(out) + 8
-    for r in order:
-        size = sum(r.sizes[: kept[r.track]])
-        trun = r.trun - sum(n for t, n in removed.items()
-                            if next(x for x in runs if x.track == t).trun < r.trun)  # fmt: skip
-        struct.pack_into(">i", out, trun + 16, data)
-        pieces.append((r.data_offset, size))
-        data += size
-    del shrink
-    duration = sum(_even(v.durations)[:keep_video])
-    return bytes(out), pieces, duration
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    offset: int
-    size: int
-    seconds: float
-
-
-def join(pieces: Sequence[Piece], out: Path) -> tuple[int, list[Written]]:
-    """One file: the first piece's init section, then every piece's fragments one after
-    another on a continuous timeline. Answers the init's size and where each fragment went
-    (for an HLS playlist of byte ranges)."""
-    init = pieces[0].movie.init
-    written: list[Written] = []
-    cursor = 0.0  # seconds of video written
-    sequence = 1
-    with out.open("wb") as dst:
-        dst.write(init)
-        position = len(init)
-        for piece in pieces:
-            movie = piece.movie
-            video = movie.video
-            start = movie.seconds(piece.fragments[0])[0]
-            with movie.path.open("rb") as src:
-                for fragment in piece.fragments:
-                    # Every track moves by the same time, from where the fragment's picture
-                    # starts (without the file's first-sample stretch, which is evened) to its
-                    # place after the cursor.
-                    stored = fragment.starts[video.id] / video.timescale
-                    moved = cursor + movie.seconds(fragment)[0] - start - stored
-                    shift = {t.id: round(moved * t.timescale) for t in movie.tracks.values()}
-                    src.seek(fragment.offset)
-                    moof = src.read(fragment.moof)
-                    last = fragment is piece.fragments[-1] and piece.frames is not None
-                    if last:
-                        moof, ranges, duration = _truncated(moof, movie, piece.frames or 0)
-                        media = sum(n for _, n in ranges)
-                    else:
-                        ranges = [(fragment.moof + 8, fragment.size - fragment.moof - 8)]
-                        duration, media = fragment.durations[video.id], ranges[0][1]
-                    dst.write(_moved(moof, shift, sequence, {video.id}))
-                    dst.write(struct.pack(">I4s", media + 8, b"mdat"))
-                    dst.flush()
-                    for offset, count in ranges:
-                        _copy(src.fileno(), dst.fileno(), fragment.offset + offset, count)
-                    dst.seek(0, os.SEEK_END)
-                    size = len(moof) + 8 + media
-                    written.append(Written(position, size, duration / video.timescale))
-                    position += size
-                    sequence += 1
-            cursor += sum(w.seconds for w in written[len(written) - len(piece.fragments) :])
-    return len(init), written
-
-
-def _copy(src: int, dst: int, offset: int, count: int) -> None:
-    """Bytes from one file to the end of another, in the kernel where it can."""
-    at = offset
-    while count > 0:
-        try:
-            n = os.copy_file_range(src, dst, count, at)
-        except OSError:
-            os.lseek(src, at, os.SEEK_SET)
-            chunk = os.read(src, min(count, 1 << 20))
-            n = os.write(dst, chunk)
-        if n == 0:
-            raise NotFragmented("the source ended early")
-        at += n
-        count -= n
-
-
-def playlist(init_size: int, written: Sequence[Written], name: str, target: float = 6.0) -> str:
-    """An HLS (version 7) playlist of byte ranges of one fragmented file: the init section,
-    then segments of whole fragments of about `target` seconds."""
-    segments: list[tuple[int, int, float]] = []
-    for w in written:
-        if segments and segments[-1][2] + w.seconds <= target + 0.001:
-            o, s, d = segments[-1]
-            segments[-1] = (o, s + w.size, d + w.seconds)
-        else:
-            segments.append((w.offset, w.size, w.seconds))
-    longest = max((round(d + 0.4999) for _, _, d in segments), default=1)
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{max(longest, 1)}",
-             "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD",
-             f'#EXT-X-MAP:URI="{name}",BYTERANGE="{init_size}@0"']  # fmt: skip
-    for offset, size, seconds in segments:
-        lines += [f"#EXTINF:{seconds:.6f},", f"#EXT-X-BYTERANGE:{size}@{offset}", name]
-    lines.append("#EXT-X-ENDLIST")
-    return "\n".join(lines) + "\n"
+        found.append(Run(track, o, trun, flags, start, sizes, durations, data_offset))
+    return found

@@ -1,12 +1,14 @@
 """The media tools as subprocesses: janus-pp-rec turns Janus's `.mjr` dumps into media files,
-ffmpeg encodes, joins, cuts and packages them. At most `concurrency` of them run at once in a
-process (PODIUM_MEDIA_CONCURRENCY); ffmpeg's progress is logged in percent.
+ffmpeg encodes and joins them (`cutting` and `composition` use the same tools). At most
+`concurrency` of them run at once on a machine (PODIUM_MEDIA_CONCURRENCY); ffmpeg's progress is
+logged in percent.
 
 Every stream Podium makes is H.264 + AAC at a constant frame rate with a keyframe every
-KEYFRAME_SECONDS, so cutting can copy whole groups of pictures and re-encode only the short
-pieces between a cut and the next keyframe (`cut`), and the same file plays in every browser,
-as MP4 and as HLS. No B-frames: a copied stretch then ends exactly at its outpoint (with them,
-the frames decoded after a keyframe but shown before it came along, a few per cut).
+KEYFRAME_SECONDS, fragmented, so cutting can copy whole groups of pictures and re-encode only
+the short stretch between a cut and the next keyframe (`cutting.cut`), and the same file plays
+in every browser, as MP4 and as HLS. No B-frames: a copied stretch then ends exactly where it
+should (with them, the frames decoded after a keyframe but shown before it came along, a few
+per cut).
 """
 
 from __future__ import annotations
@@ -16,16 +18,14 @@ import contextlib
 import fcntl
 import json
 import logging
-import math
 import os
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from podium.recordings import fmp4
-from podium.recordings.models import Span
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +47,6 @@ MJR = re.compile(
 DIRECTORIES = re.compile(r"(?:/[^\s/:'\"|]+)+/")
 # Dumps of one feed opened this close together belong to one publish.
 PUBLISH_WINDOW_US = 1_000_000
-
-
-# One publisher's tile in a composed video.
-TILE = "640x360"
-
-
-@dataclass(frozen=True, slots=True)
-class Layered:
-    """A publisher's original stream (pauses left out) and where its segments lie on the
-    class's common timeline."""
-
-    path: Path
-    offset_ms: int
-    segments: list[Span]
-    pinned: list[Span] = field(default_factory=list)  # output ms when shown over everyone
-    silent: list[Span] = field(default_factory=list)  # timeline ms when their sound is muted
-    dark: list[Span] = field(default_factory=list)  # timeline ms when their picture is muted
 
 
 class MediaError(Exception):
@@ -203,137 +186,7 @@ class Tools:
                         "-movflags", fmp4.MOVFLAGS, str(out)], f"joining {out.name}",
                        duration_ms)  # fmt: skip
 
-    async def keyframes_after(self, path: Path, moments: Sequence[float]) -> list[float | None]:
-        """For each moment (s), the first keyframe at or after it within a keyframe interval
-        (None: none there). Only those stretches are read (`-read_intervals` seeks by the
-        index), not the whole file."""
-        if not moments:
-            return []
-        span = KEYFRAME_SECONDS + 0.2
-        intervals = ",".join(f"{max(m - 0.1, 0):.3f}%+{span:.3f}" for m in moments)
-        out = await self.run(["ffprobe", "-v", "error", "-select_streams", "v:0",
-                              "-read_intervals", intervals, "-show_entries",
-                              "packet=pts_time,flags", "-of", "csv=p=0", str(path)],
-                             f"keyframes of {path.name}")  # fmt: skip
-        found = sorted({float(pts) for pts, _, flags in
-                        (line.partition(",") for line in out.splitlines())
-                        if "K" in flags and pts not in ("", "N/A")})  # fmt: skip
-        half = 0.5 / FPS
-        return [next((k for k in found if m - half <= k <= m + span), None) for m in moments]
-
-    async def cut(self, source: Path, keep: Sequence[Span], work: Path, out: Path) -> None:
-        """The parts of `source` in `keep` (ms) as one fragmented MP4, `out/stream.mp4`, and an
-        HLS playlist of byte ranges of that same file, `out/index.m3u8` (one file serves the
-        download and the player, written once).
-
-        A source that Podium wrote (fragmented, a fragment per 2 s keyframe interval) is
-        joined at the box level (`fmp4.join`): the fragments inside a kept part are copied byte
-        for byte with their times moved, the last one cut short at the part's end (no
-        B-frames: a copy may end on any frame); only the stretch from a cut to the next
-        fragment is re-encoded (several to an ffmpeg process, a process per media slot). Any
-        other source goes through ffmpeg's concat demuxer (`_cut_by_concat`). Either way every
-        cut is frame-exact."""
-        parts = _frames(keep)
-        if not await self._cut_fragments(source, parts, work, out):
-            await self._cut_by_concat(source, parts, keep, work, out)
-
-    async def _cut_fragments(
-        self, source: Path, parts: Sequence[tuple[float, float]], work: Path, out: Path
-    ) -> bool:
-        try:
-            movie = await asyncio.to_thread(fmp4.read_movie, source)
-        except fmp4.NotFragmented:
-            return False
-        half = 0.5 / FPS
-        times = [movie.seconds(f) for f in movie.fragments]
-        plan: list[Path | fmp4.Piece] = []
-        spans: list[tuple[float, float, Path]] = []
-
-        def encode(a: float, b: float) -> None:
-            spans.append((a, b, work / f"part{len(spans)}.mp4"))
-            plan.append(spans[-1][2])
-
-        def near(a: float, b: float, n: int) -> tuple[Path, float, float, Path]:
-            """The fragments around a span copied to a small file of their own (a one-hour
-            fragmented file costs ffmpeg a read of every fragment's header to open)."""
-            chosen = [f for f, (s, e) in zip(movie.fragments, times, strict=True)
-                      if e > a - half and s < b + half]  # fmt: skip
-            small = work / f"near{n}.mp4"
-            first = movie.seconds(chosen[0])[0]
-            fmp4.join([fmp4.Piece(movie, chosen)], small)
-            return small, a - first, b - first, work / f"part{n}.mp4"
-
-        for a, b in parts:
-            # The fragments that start inside the part: all but the last are kept whole, the
-            # last up to the part's end (a copy may end on any frame: no B-frames).
-            inside = [i for i, (s, _) in enumerate(times) if a - half <= s < b - half]
-            if not inside:
-                encode(a, b)
-                continue
-            k1 = times[inside[0]][0]
-            if k1 - a > half:
-                encode(a, k1)
-            last_start, last_end = times[inside[-1]]
-            frames = round((b - last_start) * FPS)
-            whole = last_end <= b + half
-            plan.append(fmp4.Piece(movie, [movie.fragments[i] for i in inside],
-                                   None if whole else frames))  # fmt: skip
-        nearby = await asyncio.to_thread(
-            lambda: [near(a, b, n) for n, (a, b, _) in enumerate(spans)]
-        )
-        await self._encode_spans(source, nearby)  # type: ignore[arg-type]
-        pieces = []
-        for item in plan:
-            if isinstance(item, Path):
-                made = await asyncio.to_thread(fmp4.read_movie, item)
-                if made.video_setup() != movie.video_setup():
-                    log.info("%s: re-encoded parts differ in setup; joining with ffmpeg", source)
-                    return False
-                pieces.append(fmp4.Piece(made, made.fragments))
-            else:
-                pieces.append(item)
-        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        try:
-            init, written = await asyncio.to_thread(fmp4.join, pieces, out / "stream.mp4")
-        except fmp4.NotFragmented as exc:
-            log.info("%s: %s; joining with ffmpeg", source.name, exc)
-            return False
-        text = fmp4.playlist(init, written, "stream.mp4")
-        await asyncio.to_thread((out / "index.m3u8").write_text, text)
-        return True
-
-    async def _cut_by_concat(
-        self, source: Path, parts: Sequence[tuple[float, float]], keep: Sequence[Span],
-        work: Path, out: Path,
-    ) -> None:  # fmt: skip
-        """Copy from the first keyframe after each cut to the part's end (with no B-frames a
-        copy may end on any frame) and re-encode the heads before it; ffmpeg's concat
-        demuxer reads the copied stretches straight from the source (inpoint/outpoint)."""
-        frame = 1.0 / FPS
-        nexts = await self.keyframes_after(source, [a for a, _ in parts])
-        entries: list[str] = []
-        heads: list[tuple[float, float, Path]] = []
-        for n, ((a, b), k) in enumerate(zip(parts, nexts, strict=True)):
-            if k is None or k >= b - frame / 2:  # no keyframe inside: all of it re-encoded
-                heads.append((a, b, work / f"head{n}.mp4"))
-                entries.append(f"file '{heads[-1][2]}'\n")
-                continue
-            if k - a > frame / 2:
-                heads.append((a, k, work / f"head{n}.mp4"))
-                entries.append(f"file '{heads[-1][2]}'\n")
-            entries.append(f"file '{source}'\ninpoint {k:.6f}\noutpoint {b:.6f}\n")
-        await self._encode_spans(source, heads)
-        listing = work / "cut.txt"
-        await asyncio.to_thread(listing.write_text, "".join(entries))
-        await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
-        await self.run([
-            "ffmpeg", "-f", "concat", "-safe", "0", "-i", str(listing), "-map", "0", "-c", "copy",
-            "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod",
-            "-hls_segment_type", "fmp4", "-hls_flags", "single_file",
-            "-hls_segment_filename", str(out / "stream.mp4"), str(out / "index.m3u8"),
-        ], f"cutting {source.name}", sum(b - a for a, b in keep))  # fmt: skip
-
-    async def _encode_spans(self, source: Path, spans: Sequence[tuple[float, float, Path]]) -> None:
+    async def encode_spans(self, source: Path, spans: Sequence[tuple[float, float, Path]]) -> None:
         """Short stretches of `source` encoded as Podium encodes, several per ffmpeg process
         (its start-up is most of what a short stretch costs), in as many processes as there
         are media slots. Each span is (start, stop, output); a span may name its own input
@@ -360,101 +213,6 @@ class Tools:
                            f"encoding {len(batch)} cut(s) of {source.name}")  # fmt: skip
 
         await asyncio.gather(*(encode(b) for b in batches))
-
-    async def compose(self, tracks: Sequence[Layered], keep: Sequence[Span], out: Path) -> None:
-        """One video of everyone on the class's common timeline (ms from the earliest
-        recording's start): each publisher's original placed where it was sent, black and
-        silent where they were not, side by side in a grid, their sound mixed; only the `keep`
-        spans of the timeline (the host's cuts, applied to everyone). While a publisher is
-        pinned their picture fills the frame over the grid; while muted their picture is black
-        or their sound silent."""
-        end = max((t.offset_ms + t.segments[-1][1] for t in tracks if t.segments), default=0)
-        inputs: list[str] = []
-        graph: list[str] = []
-        for n, track in enumerate(tracks):
-            inputs += ["-i", str(track.path)]
-            pieces: list[str] = []
-            at, played = 0, 0  # the timeline's ms reached; the ms of its original used
-            for start, stop in track.segments:
-                start, stop = start + track.offset_ms, stop + track.offset_ms
-                if start > at:
-                    pieces.append(_gap(graph, f"{n}_{len(pieces)}", start - at))
-                pieces.append(_media(graph, n, f"{n}_{len(pieces)}", played, stop - start))
-                at, played = stop, played + stop - start
-            if end > at:
-                pieces.append(_gap(graph, f"{n}_{len(pieces)}", end - at))
-            graph.append(f"{''.join(pieces)}concat=n={len(pieces)}:v=1:a=1[c{n}][d{n}]")
-            # Their mutes: the picture black, the sound silent, while muted.
-            dark = (f"drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill:enable='{_between(track.dark)}'"
-                    if track.dark else "null")  # fmt: skip
-            silent = f"volume=0:enable='{_between(track.silent)}'" if track.silent else "anull"
-            graph.append(f"[c{n}]{dark}[v{n}];[d{n}]{silent}[a{n}]")
-        cols = max(1, math.ceil(math.sqrt(len(tracks))))
-        w, h = (int(x) for x in TILE.split("x"))
-        layout = "|".join(f"{(i % cols) * w}_{(i // cols) * h}" for i in range(len(tracks)))
-        spans = _between(keep)
-        pinned = [n for n, t in enumerate(tracks) if t.pinned] if len(tracks) > 1 else []
-        frame = f"{cols * w}:{h * math.ceil(len(tracks) / cols)}"
-        for n in pinned:  # a second copy, cut like the grid, to lay over it full size
-            graph.append(f"[v{n}]split[v{n}][w{n}];[w{n}]select='{spans}',"
-                         f"setpts=N/FRAME_RATE/TB,scale={frame}:force_original_aspect_ratio="
-                         f"decrease,pad={frame}:-1:-1,setsar=1[p{n}]")  # fmt: skip
-        if len(tracks) == 1:
-            graph.append("[v0]null[grid];[a0]anull[mix]")
-        else:
-            videos = "".join(f"[v{n}]" for n in range(len(tracks)))
-            audios = "".join(f"[a{n}]" for n in range(len(tracks)))
-            graph.append(f"{videos}xstack=inputs={len(tracks)}:layout={layout}:fill=black[grid];"
-                         f"{audios}amix=inputs={len(tracks)}:normalize=0[mix]")  # fmt: skip
-        graph.append(f"[grid]select='{spans}',setpts=N/FRAME_RATE/TB[o0];"
-                     f"[mix]aselect='{spans}',asetpts=N/SR/TB[aout]")  # fmt: skip
-        for k, n in enumerate(pinned):
-            graph.append(f"[o{k}][p{n}]overlay=enable='{_between(tracks[n].pinned)}'[o{k + 1}]")
-        graph.append(f"[o{len(pinned)}]null[vout]")
-        await self.run(["ffmpeg", *inputs, "-filter_complex", ";".join(graph), "-map", "[vout]",
-                        "-map", "[aout]", *ENCODE, "-movflags", fmp4.MOVFLAGS, str(out)],
-                       f"composing {out.name}", sum(b - a for a, b in keep))  # fmt: skip
-
-
-def _frames(keep: Sequence[Span]) -> list[tuple[float, float]]:
-    """The kept parts (s) on frames (a cut cannot be finer than one), chosen so that the
-    frames kept so far match the time kept so far: rounding never adds up along the cuts."""
-    frame = 1.0 / FPS
-    parts: list[tuple[float, float]] = []
-    kept_ms = made = 0
-    for a_ms, b_ms in keep:
-        kept_ms += b_ms - a_ms
-        first = round(a_ms / 1000 * FPS)
-        count = round(kept_ms / 1000 * FPS) - made
-        if count > 0:
-            made += count
-            parts.append((first * frame, (first + count) * frame))
-    return parts
-
-
-def _between(spans: Sequence[Span]) -> str:
-    """An ffmpeg expression true while t (s) is inside one of the spans (ms, half-open)."""
-    return "+".join(f"between(t,{a / 1000:.3f},{(b - 0.5) / 1000:.4f})" for a, b in spans)
-
-
-def _gap(graph: list[str], label: str, ms: int) -> str:
-    """Black and silence for `ms` (a composition's stretch where a publisher sent nothing)."""
-    seconds = f"{ms / 1000:.3f}"
-    graph.append(f"color=c=black:s={TILE}:r={FPS}:d={seconds},setsar=1[g{label}];"
-                 f"anullsrc=r=48000:cl=stereo,atrim=duration={seconds}[h{label}]")  # fmt: skip
-    return f"[g{label}][h{label}]"
-
-
-def _media(graph: list[str], n: int, label: str, start_ms: int, ms: int) -> str:
-    """`ms` of input n's media from `start_ms`, fitted into a tile."""
-    size = TILE.replace("x", ":")
-    graph.append(
-        f"[{n}:v]trim=start={start_ms / 1000:.3f}:duration={ms / 1000:.3f},setpts=PTS-STARTPTS,"
-        f"scale={size}:force_original_aspect_ratio=decrease,pad={size}:-1:-1,setsar=1,"
-        f"fps={FPS}[g{label}];[{n}:a]atrim=start={start_ms / 1000:.3f}:duration={ms / 1000:.3f},"
-        f"asetpts=PTS-STARTPTS[h{label}]"
-    )  # fmt: skip
-    return f"[g{label}][h{label}]"
 
 
 def pieces_in(rec_dir: Path, room: str, headers: dict[Path, dict[str, object]]) -> list[Piece]:

@@ -43,14 +43,15 @@ from podium.errors import Conflict, NotFound
 from podium.jobs import Job, JobKind, JobRegistry, enqueue
 from podium.notifications.service import notify
 from podium.recordings import models, queries
+from podium.recordings.composition import Layered, compose
+from podium.recordings.cutting import cut
 from podium.recordings.events import copy_events, dumped, event_of
 from podium.recordings.layout import events_uri, original_key, prefix, stream_uri
-from podium.recordings.media import Layered, MediaError, Tools, dumps_of, pieces_in
+from podium.recordings.media import MediaError, Tools, dumps_of, pieces_in
 from podium.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-STEPS = ("collect", "adjust", "dump", "transcode")
 MAX_ATTEMPTS = 3
 # A dump is written once Janus has closed it: collecting waits this long after the end.
 COLLECT_DELAY_SECONDS = 3.0
@@ -238,7 +239,7 @@ class Pipeline:
         else:
             main = leading(row, recordings, [])
             source = await self.fetch(original_key(row, main["account_id"]), work / "original.mp4")
-        await self.tools.cut(source, keep, work, out)
+        await cut(self.tools, source, keep, work, out)
         duration = await self.tools.duration_ms(out / "stream.mp4")
         base = f"{prefix(row)}/{stream}"
         # The playlist last: it names the stream by byte ranges.
@@ -283,7 +284,7 @@ class Pipeline:
                 models.on_timeline(silent, keep), models.on_timeline(dark, keep),
             ))  # fmt: skip
         out = work / "composed.mp4"
-        await self.tools.compose(layered, keep, out)
+        await compose(self.tools, layered, keep, out)
         return out
 
     async def fetch(self, key: str, path: Path) -> Path:
