@@ -27,9 +27,13 @@ class JanusServer:
     def __init__(
         self, server_id: str = "j1", capacity: int = 100, *,
         interface: str = "127.0.0.1", ice_enforce_list: str | None = None,
+        http_ip: str = "127.0.0.1",
     ) -> None:  # fmt: skip
         """`interface` and `ice_enforce_list` are where media flows: Janus gathers no ICE
-        candidates on loopback, so a media test gives it a veth inside a network namespace."""
+        candidates on loopback, so a media test gives it a veth inside a network namespace.
+        `http_ip`: where its HTTP API listens (a browser in another namespace reaches it there;
+        the admin API stays on loopback)."""
+        self.http_ip = http_ip
         self.id = server_id
         self.capacity = capacity
         self.dir = Path(tempfile.mkdtemp(prefix="podium-janus-"))
@@ -56,7 +60,7 @@ class JanusServer:
         )
         (d / "janus.transport.http.jcfg").write_text(
             f'general: {{ json = "plain" base_path = "/janus" http = true port = {self.port}'
-            ' ip = "127.0.0.1" https = false }\n'
+            f' ip = "{http_ip}" https = false }}\n'
             f'admin: {{ admin_base_path = "/admin" admin_http = true admin_port = '
             f'{self.admin_port} admin_ip = "127.0.0.1" }}\n'
         )
@@ -67,7 +71,7 @@ class JanusServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/janus"
+        return f"http://{self.http_ip}:{self.port}/janus"
 
     @property
     def admin_url(self) -> str:

@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "podium"
 # Capabilities: packages that hold a part of what Podium does.
 CAPABILITIES = {
     "accounts", "auth", "classes", "clients", "conference", "lobby", "notifications",
-    "participants", "recordings", "rooms", "sessions", "sip",
+    "participants", "recordings", "rooms", "sessions", "sip", "web",
 }  # fmt: skip
 # Plumbing: what every capability may use, and which uses none of them.
 PLUMBING = {

@@ -19,7 +19,7 @@ from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes import lifecycle
-from podium.classes.routes import MinigroupRoutes, WebinarRoutes
+from podium.classes.routes import MinigroupRoutes, WebinarRoutes, end_class
 from podium.clients.routes import token
 from podium.conference.backends import Media
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
@@ -37,6 +37,7 @@ from podium.ratelimit import limiter_for
 from podium.recordings import editions
 from podium.recordings import service as recordings
 from podium.recordings.routes import EditionRoutes, RecordingRoutes, StreamRoutes
+from podium.rooms import service as rooms
 from podium.rooms.live import Hub
 from podium.rooms.routes import EventRoomRoutes
 from podium.rooms.socket import live
@@ -44,6 +45,7 @@ from podium.runtime import Podium, runtime
 from podium.sessions.routes import SessionRoutes
 from podium.sip.routes import set_sip, verify
 from podium.storage import storage_for
+from podium.web.routes import join_link, static_files
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,10 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     storage = storage_for(settings.storage)
     pipeline = recordings.register(registry, db, settings, storage)
     editions.register(registry, db, pipeline.preroll)
+    # Live pages learn that their class ended from the room's own frame (it now has an end).
+    lifecycle.on_class_ended(
+        "rooms", lambda tx, ended: rooms.tell_closed(tx, hub, ended.event_room_id)
+    )
     tenants = TenantDirectory(db)
     podium = Podium(
         settings=settings, db=db, storage=storage,
@@ -135,6 +141,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             openapi_json,
             WebinarRoutes,
             MinigroupRoutes,
+            end_class,
             EventRoomRoutes,
             live,
             AccountRoutes,
@@ -153,6 +160,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             RecordingRoutes,
             StreamRoutes,
             EditionRoutes,
+            join_link,
+            static_files,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},

@@ -130,8 +130,10 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
                 f'    -d \'{{"title": "Hello", "scope": "hello-1", '
                 f'"audience": "{tenant.audience}"}}\'\n'
             )
-        # Worker processes build the app from the environment, so hand them the resolved URL.
+        # Worker processes build the app from the environment, so hand them the resolved URL,
+        # and where they listen (entry links name it when PODIUM_PUBLIC_URL is not set).
         os.environ["PODIUM_DATABASE_URL"] = url
+        os.environ["PODIUM_HOST"], os.environ["PODIUM_PORT"] = host, str(port)
         # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
         # embedded PostgreSQL is stopped by `database()` instead of left running.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

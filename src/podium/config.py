@@ -142,7 +142,9 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+        # Bound to every address: name loopback (set PODIUM_PUBLIC_URL for other machines).
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return (self.public_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def storage(self) -> str:

@@ -236,3 +236,14 @@ SELECT stream_prefix FROM productions
 WHERE class_id = $1 AND deleted_at IS NULL AND transcoded_at IS NOT NULL
 ORDER BY created_at DESC LIMIT 1
 """
+
+# End a class now (its moderators' "end for everyone"): its end becomes now, once; a class that
+# had not started yet starts now too, so its time stays a range. Answers nothing for a class that
+# is not there (or ended already).
+END_NOW = """
+UPDATE classes SET ends_at = now(), starts_at = least(starts_at, now())
+WHERE id = $1 AND audience = $2 AND ended_at IS NULL AND canceled_at IS NULL
+RETURNING id, kind
+"""
+
+KIND_OF = "SELECT kind FROM classes WHERE id = $1 AND audience = $2"

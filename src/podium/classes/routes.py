@@ -229,3 +229,11 @@ def class_routes(kind: Kind) -> type[Controller]:
 
 WebinarRoutes = class_routes(Kind.WEBINAR)
 MinigroupRoutes = class_routes(Kind.MINIGROUP)
+
+
+@post("/api/v1/classes/{class_id:str}/end", status_code=200, tags=["classes"],
+      summary="End the class for everyone now (any kind; owners and moderators too)")  # fmt: skip
+async def end_class(class_id: FromPath[str], principal: Caller, state: State) -> ClassRead:
+    p = runtime(state)
+    async with p.db.unit() as tx:
+        return await service.end_class(tx, p.settings, principal, parse_id(class_id, "class_id"))

@@ -282,6 +282,22 @@ async def update_class(
     return await read_class(tx, settings, principal, ClassRef(ref.kind, id=row["id"]))
 
 
+async def end_class(
+    tx: Unit, settings: Settings, principal: Principal, class_id: uuid.UUID
+) -> ClassRead:
+    """End the class for everyone now (the tenant, or the class's owners and moderators): the
+    lifecycle closes its rooms, live sockets hear the room close, Janus hangs up. Ending a
+    class that has ended already changes nothing."""
+    authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    row = await tx.fetchrow(queries.END_NOW, class_id, principal.audience)
+    kind = row["kind"] if row else await tx.fetchval(queries.KIND_OF, class_id, principal.audience)
+    if kind is None:
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    if row is not None:
+        await lifecycle.end(tx, [class_id], lifecycle.Cause.ENDED)
+    return await read_class(tx, settings, principal, ClassRef(Kind(kind), id=class_id))
+
+
 async def recreate_class(
     tx: Unit, media: Media, settings: Settings, principal: Principal, ref: ClassRef,
     data: ClassRecreate,

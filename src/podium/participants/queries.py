@@ -74,6 +74,7 @@ FROM p JOIN classes c ON c.id = p.class_id
 FOR_LINK = """
 SELECT p.id, p.class_id, p.audience, p.account_id, p.role, p.link_version, p.single_use,
        p.link_used_at IS NOT NULL AS used, p.canceled_at IS NOT NULL AS canceled,
+       p.display_name, c.title, c.ended_at IS NOT NULL AS ended,
        c.kind, c.canceled_at IS NOT NULL AS class_canceled,
        extract(epoch FROM c.starts_at)::float8 AS starts_at,
        extract(epoch FROM c.ends_at)::float8 AS ends_at

@@ -81,3 +81,20 @@ class JoinAnswer(Struct):
     class_: ClassRead = field(name="class")
     participant: ParticipantRead
     lobby: Standing
+
+
+class LinkLook(Struct):
+    """What an entry link's page shows before anyone enters (the link is not spent):
+    `refusal` is null when it opens the class now, else why not, as `enter` would answer."""
+
+    participant_id: UUID | None
+    class_id: UUID | None
+    kind: str | None
+    title: str | None
+    starts_at: int | None  # unix seconds
+    ends_at: int | None
+    display_name: str | None
+    role: str | None
+    # link_invalid, link_revoked, link_used, link_not_yet_valid or link_expired
+    refusal: str | None = None
+    reason: str | None = None

@@ -24,6 +24,7 @@ from podium.participants import queries
 from podium.participants.models import link_refusal, parse_link, sign_link
 from podium.participants.schemas import (
     JoinAnswer,
+    LinkLook,
     ParticipantCreate,
     ParticipantPage,
     ParticipantRead,
@@ -175,6 +176,40 @@ async def cancel_participant(
     await hang_up(tx, media, principal.audience, row["class_id"], account_id)
 
 
+def _refusal(row: Row | None, version: int) -> tuple[str, str] | None:
+    """Why the link (version `version` of the participant in `row`) does not open now."""
+    return link_refusal(
+        now=time.time(), starts_at=row["starts_at"] if row else None,
+        ends_at=row["ends_at"] if row else None,
+        canceled=row is None or row["canceled"] or row["class_canceled"],
+        version=version, current_version=row["link_version"] if row else version,
+        single_use=bool(row and row["single_use"]), used=bool(row and row["used"]),
+    )  # fmt: skip
+
+
+async def look(db: Executor, key: str, entry_token: str) -> LinkLook:
+    """What the link's page shows before entering, without spending the link (a link preview
+    in a chat app must not use up a single-use link). An ended class refuses as expired."""
+    parsed = parse_link(key, entry_token)
+    row = None if parsed is None else await db.fetchrow(queries.FOR_LINK, parsed[0])
+    if parsed is None or row is None:
+        return LinkLook(None, None, None, None, None, None, None, None, "link_invalid",
+                        "this entry link is not valid")  # fmt: skip
+    refusal = _refusal(row, parsed[1])
+    if refusal is None and row["ended"]:
+        refusal = ("link_expired", "the class has ended")
+    code, reason = refusal or (None, None)
+
+    def seconds(value: float | None) -> int | None:
+        return None if value is None else int(value)
+
+    return LinkLook(
+        participant_id=row["id"], class_id=row["class_id"], kind=row["kind"], title=row["title"],
+        starts_at=seconds(row["starts_at"]), ends_at=seconds(row["ends_at"]),
+        display_name=row["display_name"], role=row["role"], refusal=code, reason=reason,
+    )  # fmt: skip
+
+
 async def enter(
     tx: Unit, hub: Hub, settings: Settings, entry_token: str, links: Links
 ) -> JoinAnswer:
@@ -187,14 +222,7 @@ async def enter(
     participant_id, version = parsed
     if await tx.fetchval(queries.USE_LINK, participant_id, version) is None:
         row = await tx.fetchrow(queries.FOR_LINK, participant_id)
-        refusal = link_refusal(
-            now=time.time(), starts_at=row["starts_at"] if row else None,
-            ends_at=row["ends_at"] if row else None,
-            canceled=row is None or row["canceled"] or row["class_canceled"],
-            version=version, current_version=row["link_version"] if row else version,
-            single_use=bool(row and row["single_use"]), used=bool(row and row["used"]),
-        ) or ("link_revoked", "this link no longer works")  # fmt: skip
-        code, message = refusal
+        code, message = _refusal(row, version) or ("link_revoked", "this link no longer works")
         error = Gone if code in ("link_revoked", "link_used") else Forbidden
         raise error(message, code=code, field="entry_token")
     row = await tx.fetchrow(queries.FOR_LINK, participant_id)

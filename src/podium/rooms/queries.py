@@ -31,6 +31,7 @@ _ROOM_COLUMNS = """id, audience, class_id, class_id AS classroom_id,
     closed_at IS NOT NULL AND closed_at <= now() AS closed"""
 
 SELECT_ROOM = f"SELECT {_ROOM_COLUMNS} FROM event_rooms WHERE id = $1 AND audience = $2"
+SELECT_ROOM_BY_ID = f"SELECT {_ROOM_COLUMNS} FROM event_rooms WHERE id = $1"
 
 # The room, and whether account $3 is banned from it: what a post needs to know.
 SELECT_ROOM_FOR_POST = f"""

@@ -156,8 +156,10 @@ async def store_or_relay(
 async def set_locked_types(
     tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, data: LockedTypesUpdate
 ) -> Room:
-    """Merge into the room's locked types; subscribers and the tenant (`room.update`) are told."""
-    authorize(principal, Action.UPDATE_CLASS)
+    """Merge into the room's locked types; subscribers and the tenant (`room.update`) are told.
+    The tenant, or the owners and moderators of the room's class, may."""
+    current = await read_room(tx, principal, room_id)
+    authorize(principal, Action.UPDATE_CLASS, class_id=current.class_id)
     row = await tx.fetchrow(
         queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
     )
@@ -244,3 +246,12 @@ async def read_state(
     if one:
         state["has_next"] = len(events) > limit
     return state
+
+
+async def tell_closed(tx: Unit, hub: Hub, room_id: uuid.UUID) -> None:
+    """Once the unit commits, the room's live subscribers get the room as it is now (closed:
+    its time has an end), so a page shows that the class ended without asking."""
+    row = await tx.fetchrow(queries.SELECT_ROOM_BY_ID, room_id)
+    if row is not None:
+        room = _room(row)
+        tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))

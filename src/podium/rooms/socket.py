@@ -5,6 +5,7 @@ their `seq`, live-only ones with `seq: null`) and `{"message": "room", "room": {
 room changes. `?after=<seq>` first sends the stored events after that number, then live ones,
 with no gap and no duplicate. A client may post: it sends `{"ref": "...", "event": {...}}` and
 gets `{"message": "reply", "ref": "...", "event": {...}}` or `{..., "error": <problem>}`.
+`{"message": "ping"}` is answered `{"message": "pong"}` (a browser's liveness check).
 
 Close codes: 4401 not authenticated, 4404 no such room, 4003 banned, 4008 too slow to keep up,
 4422 a bad query parameter, 1012 server restarting. Dead peers are found by the server's
@@ -38,6 +39,12 @@ from podium.validation import strict
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4422
+
+# A client may send `{"message": "ping"}` at any time (held back by the lobby too); the server
+# answers `{"message": "pong"}`. Browsers cannot send WebSocket pings: this is how a page finds a
+# dead connection in seconds.
+PING = {"message": "ping"}
+PONG = '{"message":"pong"}'
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -134,7 +141,11 @@ async def _receive_posts(
         text = await socket.receive_data(mode="text")
         ref = None
         try:
-            post = msgspec.convert(_decode(text), Post)
+            decoded = _decode(text)
+            if decoded == PING:  # a client checking the connection is alive
+                await socket.send_data(PONG)
+                continue
+            post = msgspec.convert(decoded, Post)
             ref = post.ref
             async with p.db.unit() as tx:
                 event = await service.post_event(
