@@ -30,8 +30,18 @@ export class Call {
     this.stream = stream;
     this.wantPublish = wantPublish;
     this.stage.classList.toggle("webinar", this.kind === "webinar");
+    this.online = () => this.recheck();
+    window.addEventListener("online", this.online);
     await this.join();
     this.watch = setInterval(() => this.observe(), 1000);
+  }
+
+  // Back online: media whose connection did not survive the change starts again.
+  recheck() {
+    const pcs = [this.handle?.pc, ...[...this.tiles.values()].map((e) => e?.handle?.pc)].filter(Boolean);
+    if (!this.janus?.alive || pcs.some((pc) => !["connected", "completed"].includes(pc.iceConnectionState))) {
+      this.restart("back online");
+    }
   }
 
   async join() {
@@ -247,6 +257,7 @@ export class Call {
 
   async leave() {
     this.stopped = true;
+    window.removeEventListener("online", this.online);
     clearInterval(this.watch);
     await this.teardown();
     this.stream?.getTracks().forEach((t) => t.stop());
