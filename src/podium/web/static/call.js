@@ -60,7 +60,7 @@ export class Call {
       token: grant.token, display: this.name,
     });
     this.privateId = data.private_id;
-    for (const publisher of data.publishers || []) this.subscribe(publisher);
+    for (const publisher of data.publishers || []) this.follow(publisher);
     if (this.wantPublish && grant.role === "publisher" && this.stream) await this.publish();
     this.updateEmpty();
   }
@@ -81,7 +81,7 @@ export class Call {
   }
 
   onRoomEvent(data) {
-    for (const publisher of data.publishers || []) this.subscribe(publisher);
+    for (const publisher of data.publishers || []) this.follow(publisher);
     // `leaving: "ok"` is about us: Podium hung us up (access revoked, or the lobby holds us).
     if (data.leaving === "ok") return this.kicked();
     const gone = data.unpublished ?? data.leaving;
@@ -98,6 +98,14 @@ export class Call {
       this.stopped = true;
       this.onGone?.(error);
     }
+  }
+
+  // Subscribe in the background; a feed that could not be had is forgotten (it is offered again
+  // when it publishes again, and a restart lists everyone anew).
+  follow(publisher) {
+    this.subscribe(publisher).catch(() => {
+      if (this.tiles.get(String(publisher.id)) === null) this.tiles.delete(String(publisher.id));
+    });
   }
 
   async subscribe(publisher) {

@@ -125,6 +125,7 @@ export class Handle {
   async message(body, jsep = null) {
     const tx = transaction();
     const answered = new Promise((resolve, reject) => this.janus.waiting.set(tx, { resolve, reject }));
+    answered.catch(() => {}); // rejected while the request is still in flight: the caller hears it below
     const request = { janus: "message", body, transaction: tx };
     if (jsep) request.jsep = jsep;
     let reply;
