@@ -53,3 +53,15 @@ def test_the_gate_follows_the_lobby() -> None:
     assert not gate.passes(frame("message", {}))
     assert gate.passes(frame("lobby", {"state": 0, "opened_by": "timer"}))
     assert gate.passes(frame("message", {}))
+
+
+def test_history_reaches_them_as_they_stand_now_and_changes_nothing() -> None:
+    let_in = Gate("me", closed=False)
+    # Replayed, the lobby turning on long ago would hide the chat of someone let in since.
+    assert let_in.allows(frame("lobby", {"state": 1}))
+    assert let_in.allows(frame("message", {"text": "before you came"}))
+    assert let_in.passes(frame("message", {}))  # still open: history changed nothing
+    held = Gate("me", closed=True)
+    assert held.allows(frame("lobby.admit", {"participant_ids": ["me"]}))
+    assert not held.allows(frame("message", {}))
+    assert not held.passes(frame("message", {}))

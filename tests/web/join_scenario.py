@@ -133,6 +133,7 @@ class Scenario:
         self.shot(a, "lobby")
         self.axe(a, "lobby")
         a.evaluate("() => { window.notReloaded = true; }")
+        self.chat(mod, "Before you came")  # held back from Alice by the lobby, for now
         # The moderator sees them waiting and admits them: in the class within a second.
         mod.wait_for_selector("#queue li >> text=Alice Student", timeout=WAIT_MS)
         mod.click("#queue button[aria-label='Admit Alice Student']")
@@ -146,6 +147,7 @@ class Scenario:
                                    " return [v.videoWidth, v.videoHeight]; }")  # fmt: skip
         seen["video_advancing"] = after > before
         seen["viewer_publishes"] = a.evaluate("() => Boolean(window.podium.call.publishing)")
+        self.has_message(a, "Before you came")  # the history the lobby held back
         self.chat(a, "Hello from Alice")
         self.has_message(mod, "Hello from Alice")
         self.chat(mod, "Welcome, Alice!")

@@ -73,7 +73,7 @@ def test_after_a_network_drop_the_page_reconnects_and_the_chat_has_no_gap_or_dup
     assert seen["reconnected_socket"] >= 1
     assert seen["chat_seqs_ordered_unique"] is True and seen["chat_no_gap"] is True
     assert seen["chat_after_drop"] == [
-        "Hello from Alice", "Welcome, Alice!", "during the drop 0", "during the drop 1",
+        "Before you came", "Hello from Alice", "Welcome, Alice!", "during the drop 0", "during the drop 1",
         "during the drop 2", "after the drop",
     ]  # fmt: skip
     assert seen["video_after_drop"] is True

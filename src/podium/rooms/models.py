@@ -77,6 +77,12 @@ class Gate:
             return True
         return not self.closed
 
+    def allows(self, frame: str) -> bool:
+        """Whether a stored event (a catch-up) reaches them as they stand now; it changes
+        nothing (it is history, not news)."""
+        kind = str((_event_of(frame) or {}).get("type") or "")
+        return kind == "lobby" or kind.startswith("lobby.") or not self.closed
+
 
 def _event_of(frame: str) -> dict[str, Any] | None:
     try:

@@ -101,6 +101,12 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
         if lobby_gate is None or lobby_gate.passes(text):
             await socket.send({"type": "websocket.send", "bytes": None, "text": text})
 
+    async def send_stored(text: str) -> None:
+        # History is judged by where the participant stands now, not replayed through the gate:
+        # someone let in reads the whole chat (as over HTTP), someone held back its lobby events.
+        if lobby_gate is None or lobby_gate.allows(text):
+            await socket.send({"type": "websocket.send", "bytes": None, "text": text})
+
     async def close(code: int, reason: str) -> None:
         await socket.close(code, reason)
 
@@ -108,7 +114,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
     await hub_of(socket.app.state).join(room, subscriber)
     try:
         if after is not None:
-            subscriber.last_seq = await _catch_up(p.db, send, room, after)
+            subscriber.last_seq = await _catch_up(p.db, send_stored, room, after)
         subscriber.caught_up()
         await _receive_posts(socket, p, principal, room)
     except WebSocketDisconnect:

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import CacheControlHeader, State
+from litestar.params import FromPath
 from litestar.static_files import create_static_files_router
 
 from podium.auth.service import tenants_of
@@ -20,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 
 @get("/join/{entry_token:str}", include_in_schema=False, security=[])
 async def join_link(
-    entry_token: str, request: Request[Any, Any, Any], state: State
+    entry_token: FromPath[str], request: Request[Any, Any, Any], state: State
 ) -> Response[str]:
     """Opening the link spends nothing: entering is the page's Join button (POST /api/v1/join)."""
     await rate_limit(state, request, "join")

@@ -45,7 +45,10 @@ export class Chat {
     text.className = "text";
     text.textContent = String(event.data?.text ?? "");
     item.append(who, text);
-    this.list.append(item);
+    // In the room's order, also for history that arrives after newer messages (see Live.resync).
+    const later = event.seq == null ? null
+      : [...this.list.children].find((li) => li.dataset.seq !== "" && Number(li.dataset.seq) > event.seq);
+    this.list.insertBefore(item, later || null);
     this.list.scrollTop = this.list.scrollHeight;
   }
 

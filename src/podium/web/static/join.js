@@ -181,6 +181,7 @@ function post(event) {
 
 async function enterCall() {
   if (podium.state === "call" || podium.state === "final") return;
+  if (podium.state === "lobby") live.resync(); // the chat the lobby's gate held back
   show("call");
   $("call-heading").focus?.();
   const name = $("name").value.trim() || session.participant.display_name || "Guest";

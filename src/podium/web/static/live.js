@@ -29,6 +29,13 @@ export class Live {
     window.addEventListener("online", this.online);
   }
 
+  // Start again from the room's first event: what a gate held back (the lobby lets only its own
+  // events through) arrives now; what was delivered already is skipped.
+  resync() {
+    this.lastSeq = 0;
+    this.renew();
+  }
+
   // Drop the current connection (maybe stale after a network change) and open a new one.
   renew() {
     const socket = this.socket;
