@@ -43,7 +43,9 @@ pytestmark = pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
 def test_a_participant_waits_is_admitted_sees_the_presenter_and_chats(seen: dict) -> None:
     assert seen["errors"] == []
     assert seen["alice_name_readonly"] is True  # a participant's name is the organiser's
-    assert seen["lobby_message"] == "From the organiser: We start at the bell: please wait a moment."
+    assert seen["lobby_message"] == (
+        "From the organiser: We start at the bell: please wait a moment."
+    )
     assert seen["admit_without_reload"] is True
     assert seen["admitted_in_s"] < 1.0  # "in the class within a second"
     assert seen["video"] == [640, 480] and seen["video_advancing"] is True
@@ -73,8 +75,8 @@ def test_after_a_network_drop_the_page_reconnects_and_the_chat_has_no_gap_or_dup
     assert seen["reconnected_socket"] >= 1
     assert seen["chat_seqs_ordered_unique"] is True and seen["chat_no_gap"] is True
     assert seen["chat_after_drop"] == [
-        "Before you came", "Hello from Alice", "Welcome, Alice!", "during the drop 0", "during the drop 1",
-        "during the drop 2", "after the drop",
+        "Before you came", "Hello from Alice", "Welcome, Alice!", "during the drop 0",
+        "during the drop 1", "during the drop 2", "after the drop",
     ]  # fmt: skip
     assert seen["video_after_drop"] is True
 
