@@ -16,7 +16,9 @@ def test_the_limit_app_inserts_with_as_many_arguments_as_the_statement_takes() -
 def test_the_benchmarks_import() -> None:
     import bench.fanout
     import bench.http
+    import bench.join
     import bench.provision
     import bench.unit
 
     assert bench.http.main and bench.fanout.main and bench.provision.main and bench.unit.main
+    assert bench.join.main

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import httpx
 
 from podium import logs
 from podium.auth import tokens
@@ -130,6 +131,8 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
                 f'    -d \'{{"title": "Hello", "scope": "hello-1", '
                 f'"audience": "{tenant.audience}"}}\'\n'
             )
+            click.echo("Try the join page: a demo class, with a moderator's and others' links:")
+            click.echo(f"\n  .venv/bin/podium demo-class --url {base} --token $TOKEN\n")
         # Worker processes build the app from the environment, so hand them the resolved URL,
         # and where they listen (entry links name it when PODIUM_PUBLIC_URL is not set).
         os.environ["PODIUM_DATABASE_URL"] = url
@@ -159,6 +162,23 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             access_log=False,
             server_header=False,
         )
+
+
+@main.command("demo-class")
+@click.option("--url", default="http://127.0.0.1:8080", show_default=True, help="Podium's URL.")
+@click.option("--token", envvar="TOKEN", required=True, help="A service token ($TOKEN).")
+@click.option("--audience", default=DEMO_AUDIENCE, show_default=True)
+def demo_class(url: str, token: str, audience: str) -> None:
+    """Create a class to try the join page with; print its entry links."""
+    from podium.demo import create_demo_class
+
+    try:
+        demo = create_demo_class(url, token, audience)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"{url}: {exc}") from None
+    click.echo(f"{demo.title} ({demo.class_id}): open each link in its own browser window.\n")
+    for who, link in demo.links.items():
+        click.echo(f"  {who:18} {link}")
 
 
 @main.command()

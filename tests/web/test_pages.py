@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 
 from podium.web.pages import origins, security_headers
 from podium.web.routes import STATIC
-from tests.conftest import ROOT, auth, served
+from tests.conftest import ROOT, auth, served, token_for
 
 TEMPLATES = STATIC.parent / "templates"
 
@@ -234,3 +234,16 @@ def test_entry_links_name_where_podium_listens() -> None:
     public = Settings(_env_file=None, public_url="https://class.example.org/podium/")  # type: ignore[call-arg]
     assert public.base_url == "https://class.example.org/podium"
     assert auth()  # the tenant's token is what the tests above call with
+
+
+async def test_the_demo_class_gives_working_links(database_url: str) -> None:
+    from podium.demo import create_demo_class
+
+    async with served(database_url) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        demo = await asyncio.to_thread(create_demo_class, base, token_for())
+        assert list(demo.links) == ["Ada (moderator)", "Ben", "Cleo"]
+        for link in demo.links.values():
+            assert link.startswith(f"{base}/join/")
+            page = await server.http.get(link)
+            assert page.status_code == 200 and "Demo class" in page.text
