@@ -34,6 +34,8 @@ from tests.conftest import OTHER, TENANT, start_server, stop_server, tenant, tok
 MARK = "ISOLATION-MARK-7f3c"  # in the target classes' titles and tags: must never leak
 OPEN = {"/api/v1/join", "/v1/auth/token", "/api/v1/sip/verify", "/healthz", "/readyz",
         "/openapi.json",
+        # the join page: its entry token is the credential (tests/web), and its static files
+        "/join/{entry_token}", "/static/{file_path}",
         # its signature is the credential (tests/recordings: forged and expired links refused)
         "/api/v1/streams/{expires}/{signature}/{prefix}/{name}"}  # fmt: skip
 # What an end user of the audience, with no role anywhere, may do to a class (docs/api.md).
@@ -196,6 +198,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Any:
         (r"/lobby/admit$", {"all": True}),
         (r"/lobby/deny$", {"participant_ids": [ids["participant_id"]]}),
         (r"/lobby/message$", {"message": "m"}),
+        (r"/presenter$", {"account_id": "someone"}),
         (r"/sip$", {"state": 2}),
         (r"/restart$|/commit$|/editions$|/editions/\{edition_id\}$", {}),
         (r"/changes$", {"type": "removal", "event_id": ids["participant_id"]}),

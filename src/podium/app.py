@@ -19,7 +19,7 @@ from podium.accounts.routes import AccountRoutes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes import lifecycle
-from podium.classes.routes import MinigroupRoutes, WebinarRoutes, end_class
+from podium.classes.routes import MinigroupRoutes, WebinarRoutes, end_class, set_presenter
 from podium.clients.routes import token
 from podium.conference.backends import Media
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
@@ -142,6 +142,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             WebinarRoutes,
             MinigroupRoutes,
             end_class,
+            set_presenter,
             EventRoomRoutes,
             live,
             AccountRoutes,

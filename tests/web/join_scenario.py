@@ -100,6 +100,46 @@ class Scenario:
             timeout=WAIT_MS,
         )
 
+    def minigroup(self, seen: dict[str, Any]) -> None:
+        """(g) A minigroup: everyone publishes, a grid, the active speaker, mute; on a phone."""
+        created = self.api.post("/api/v1/minigroups", json={
+            "title": "Chemistry study group", "scope": "join-page-2",
+            "audience": TENANT.audience, "host": "erin", "locked_chat": False,
+        })  # fmt: skip
+        created.raise_for_status()
+        cid = created.json()["class_id"]
+        erin = self.open(self.person(cid, "Erin Tutor", "moderator", "erin")["entry_url"], "erin")
+        frank = self.open(self.person(cid, "Frank Pupil", "participant", "frank")["entry_url"],
+                          "frank")  # fmt: skip
+        frank.set_viewport_size({"width": 390, "height": 844})  # a phone
+        for page in (erin, frank):
+            page.click("#join-button")
+            self.wait_state(page, "call")
+        for page in (erin, frank):
+            page.wait_for_function(PLAYING, timeout=WAIT_MS)
+            page.wait_for_function("() => document.querySelectorAll('#stage .tile').length === 2",
+                                   timeout=WAIT_MS)  # fmt: skip
+        seen["grid_tiles"] = erin.evaluate("() => document.querySelectorAll('#stage .tile').length")
+        # The fake microphone beeps: whoever it is, someone is highlighted as speaking.
+        erin.wait_for_selector("#stage .tile.speaking", timeout=WAIT_MS)
+        seen["active_speaker"] = True
+        frank.click("#mic")
+        seen["muted"] = [
+            frank.get_attribute("#mic", "aria-pressed"),
+            frank.evaluate(
+                "() => window.podium.call.stream.getAudioTracks().every(t => !t.enabled)"
+            ),
+        ]
+        frank.click("#cam")
+        seen["camera_off"] = frank.evaluate(
+            "() => window.podium.call.stream.getVideoTracks().every(t => !t.enabled)"
+        )
+        self.shot(erin, "call-minigroup")
+        self.shot(frank, "call-phone")
+        self.axe(frank, "call-phone")
+        for page in (erin, frank):
+            page.context.close()
+
     def run(self) -> dict[str, Any]:
         seen = self.seen
         now = int(time.time())
@@ -163,6 +203,18 @@ class Scenario:
         self.axe(mod, "call-moderator")
         self.axe(a, "call-viewer")
 
+        # A moderator hands the webinar's stage to a participant, and takes it back.
+        mod.click("#people button[aria-label='Make Alice Student the presenter']")
+        a.wait_for_function("() => window.podium.call.publishing === true", timeout=WAIT_MS)
+        mod.wait_for_function(PLAYING, timeout=WAIT_MS)
+        seen["promoted_publishes"] = True
+        seen["moderator_stopped"] = mod.evaluate("() => !window.podium.call.publishing")
+        mod.click("#people button[aria-label='Make Ada Teacher the presenter']")
+        mod.wait_for_function("() => window.podium.call.publishing === true", timeout=WAIT_MS)
+        a.wait_for_function("() => !window.podium.call.wantPublish", timeout=WAIT_MS)
+        a.wait_for_function(PLAYING, timeout=WAIT_MS)
+        seen["stage_back"] = a.evaluate("() => !window.podium.call.publishing")
+
         # (b) A second participant is denied and sees the denial page.
         b = self.open(bob["entry_url"], "bob")
         b.click("#join-button")
@@ -174,6 +226,7 @@ class Scenario:
         seen["bob_title"] = b.text_content("#final-title")
         self.shot(b, "denied")
         self.axe(b, "denied")
+        b.context.close()
 
         # (c) The lobby timer opens the lobby; a waiting participant enters without reloading.
         c = self.open(carol["entry_url"], "carol")
@@ -185,7 +238,7 @@ class Scenario:
         seen["carol_waited_s"] = round(self.wait_state(c, "call", timeout=30_000), 2)
         seen["timer_late_s"] = round(time.time() - opens, 2)
         seen["carol_without_reload"] = c.evaluate("() => window.notReloaded === true")
-        c.close()
+        c.context.close()
 
         # (d) Locked chat is read-only for participants (and says why).
         mod.click("#chat-lock")
@@ -234,8 +287,8 @@ class Scenario:
         seen["video_after_drop"] = a.evaluate(
             "() => document.querySelector('#stage video').currentTime") > t1  # fmt: skip
 
-        # (e) Revoking the participant mid-call drops their media and shows them a page.
-        self.api.delete(f"/api/v1/participants/{alice['participant_id']}").raise_for_status()
+        # (e) The moderator removes the participant mid-call: media dropped, a page says so.
+        mod.click("#people button[aria-label='Remove Alice Student']")
         self.wait_state(a, "final")
         seen["alice_final"] = a.evaluate("() => window.podium.final")
         seen["alice_media_after"] = a.evaluate(
@@ -254,6 +307,9 @@ class Scenario:
                          d.evaluate("() => window.podium.final")]  # fmt: skip
         self.shot(d, "ended")
         self.axe(d, "ended")
+        for page in (mod, d, a):
+            page.context.close()
+        self.minigroup(seen)
         # A link opened after the end: a page saying so (and the link is not spent by looking).
         e = self.open(carol["entry_url"], "carol-again")
         seen["after_end"] = [e.evaluate("() => window.podium.state"),

@@ -54,6 +54,16 @@ def test_a_participant_waits_is_admitted_sees_the_presenter_and_chats(seen: dict
     assert seen["quality"].startswith("Connection: ")
 
 
+def test_a_moderator_hands_the_stage_over_and_back(seen: dict) -> None:
+    assert seen["promoted_publishes"] is True and seen["moderator_stopped"] is True
+    assert seen["stage_back"] is True
+
+
+def test_a_minigroup_is_a_grid_with_the_active_speaker_and_mute(seen: dict) -> None:
+    assert seen["grid_tiles"] == 2 and seen["active_speaker"] is True
+    assert seen["muted"] == ["true", True] and seen["camera_off"] is True
+
+
 def test_a_denied_participant_sees_the_denial_page(seen: dict) -> None:
     assert seen["bob_final"] == "denied" and seen["bob_title"] == "You were not let in"
 
@@ -92,10 +102,11 @@ def test_ending_the_class_sends_everyone_the_ended_page(seen: dict) -> None:
 
 def test_axe_finds_nothing_serious_on_any_state(seen: dict) -> None:
     assert set(seen["axe"]) >= {"prejoin", "lobby", "call-moderator", "call-viewer", "denied",
-                                "ended", "refused"}  # fmt: skip
+                                "ended", "refused", "call-phone"}  # fmt: skip
     assert {state: found for state, found in seen["axe"].items() if found} == {}
 
 
 def test_every_state_is_photographed(seen: dict) -> None:
     assert {"prejoin.png", "lobby.png", "call-viewer.png", "call-moderator.png", "denied.png",
-            "chat-locked.png", "removed.png", "ended.png"} <= set(seen["shots"])  # fmt: skip
+            "chat-locked.png", "removed.png", "ended.png", "call-minigroup.png",
+            "call-phone.png"} <= set(seen["shots"])  # fmt: skip

@@ -13,7 +13,7 @@ from podium.classes import queries
 from podium.classes.service import ClassRef, check_visible, existing
 from podium.config import Settings
 from podium.db import Executor, Unit
-from podium.errors import NotFound
+from podium.errors import Conflict, NotFound
 from podium.rooms.live import Hub
 from podium.rooms.schemas import EventCreate
 from podium.rooms.service import store_event, store_or_relay
@@ -128,3 +128,19 @@ async def stream_link(
         if presigned:
             return presigned
     return links.signed(settings.base_url, signing_key, prefix, name, seconds)
+
+
+async def set_presenter(
+    tx: Unit, hub: Hub, principal: Principal, class_id: uuid.UUID, account_id: str | None
+) -> None:
+    """Hand the class's stage to `account_id` (the class's host: in a webinar, the one person who
+    publishes besides those who manage it). Those in the room hear it as a `presenter` event:
+    the join page of the new presenter starts sending, the previous one's stops."""
+    authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
+    row = await tx.fetchrow(queries.SET_HOST, class_id, principal.audience, account_id)
+    if row is None:
+        if await tx.fetchval(queries.KIND_OF, class_id, principal.audience) is None:
+            raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+        raise Conflict("the class has ended", code="class_closed")
+    await store_event(tx, hub, row["event_room_id"], principal,
+                      EventCreate(type="presenter", data={"account_id": account_id}))  # fmt: skip

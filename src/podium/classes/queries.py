@@ -238,12 +238,22 @@ ORDER BY created_at DESC LIMIT 1
 """
 
 # End a class now (its moderators' "end for everyone"): its end becomes now, once; a class that
-# had not started yet starts now too, so its time stays a range. Answers nothing for a class that
-# is not there (or ended already).
+# had not started yet starts a moment before, so its time stays a range (ends after it starts).
+# Answers nothing for a class that is not there (or ended already).
 END_NOW = """
-UPDATE classes SET ends_at = now(), starts_at = least(starts_at, now())
+UPDATE classes SET ends_at = now(),
+    starts_at = CASE WHEN starts_at >= now() THEN now() - interval '1 millisecond'
+                     ELSE starts_at END
 WHERE id = $1 AND audience = $2 AND ended_at IS NULL AND canceled_at IS NULL
 RETURNING id, kind
 """
 
 KIND_OF = "SELECT kind FROM classes WHERE id = $1 AND audience = $2"
+
+# A class's stage handed to another account (its host): only while the class runs. Answers the
+# event room the pages hear it in.
+SET_HOST = """
+UPDATE classes SET host = $3
+WHERE id = $1 AND audience = $2 AND ended_at IS NULL AND canceled_at IS NULL
+RETURNING id, event_room_id
+"""

@@ -27,6 +27,7 @@ from podium.classes.schemas import (
     DownloadLink,
     MinigroupCreate,
     PositionSave,
+    PresenterUpdate,
     WebinarCreate,
 )
 from podium.conference.backends import media_of
@@ -237,3 +238,14 @@ async def end_class(class_id: FromPath[str], principal: Caller, state: State) ->
     p = runtime(state)
     async with p.db.unit() as tx:
         return await service.end_class(tx, p.settings, principal, parse_id(class_id, "class_id"))
+
+
+@post("/api/v1/classes/{class_id:str}/presenter", status_code=204, tags=["classes"],
+      summary="Hand the stage to an account (the class host; owners, moderators too)")  # fmt: skip
+async def set_presenter(
+    class_id: FromPath[str], data: Body[PresenterUpdate], principal: Caller, state: State
+) -> None:
+    p = runtime(state)
+    async with p.db.unit() as tx:
+        await activity.set_presenter(tx, hub_of(state), principal, parse_id(class_id, "class_id"),
+                                     strict(data, PresenterUpdate).account_id)  # fmt: skip

@@ -133,3 +133,9 @@ class ClassRead(Struct, omit_defaults=True, kw_only=True):
 
 class DownloadLink(Struct):
     url: str
+
+
+class PresenterUpdate(Struct):
+    """Whose stage it is now (the class's host); null: nobody's but those who manage it."""
+
+    account_id: AccountId | None

@@ -34,6 +34,7 @@ export class Call {
     window.addEventListener("online", this.online);
     await this.join();
     this.watch = setInterval(() => this.observe(), 1000);
+    this.listen = setInterval(() => this.speakers(), 100);
   }
 
   // Back online: media whose connection did not survive the change starts again.
@@ -65,7 +66,28 @@ export class Call {
     this.updateEmpty();
   }
 
+  // Send or stop sending (a webinar's stage changed hands): join again, the same grant.
+  async setPublishing(stream) {
+    if (!stream) this.stream?.getTracks().forEach((t) => t.stop());
+    this.stream = stream;
+    this.wantPublish = Boolean(stream);
+    await this.restart(stream ? "presenting" : "stage handed over");
+  }
+
   async publish() {
+    // A webinar's room takes one publisher: the one handing over may not have stopped yet.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.publishOnce();
+      } catch (error) {
+        if (!(error instanceof JanusError) || error.code !== 432 || attempt >= 8) throw error;
+        this.handle.closePeer();
+        await new Promise((resolve) => setTimeout(resolve, 750));
+      }
+    }
+  }
+
+  async publishOnce() {
     const pc = this.handle.peer(this.grant.ice_servers);
     for (const track of this.stream.getTracks()) pc.addTrack(track, this.stream);
     pc.oniceconnectionstatechange = () => this.iceChanged(pc);
@@ -165,16 +187,21 @@ export class Call {
     this.empty.hidden = [...this.tiles.values()].some(Boolean);
   }
 
-  // Each second: who speaks (the loudest above a floor), and how the connection is.
-  async observe() {
+  // Ten times a second: who speaks — the loudest above a floor, each level held a moment
+  // (a decaying peak) so that syllables and short sounds do not make the highlight flicker.
+  speakers() {
     let loudest = null;
     let top = SPEAKING_LEVEL;
     for (const [feed, entry] of this.tiles) {
       if (!entry) continue;
-      const level = entry.level();
-      if (level > top) [loudest, top] = [feed, level];
+      entry.peak = Math.max(entry.level(), (entry.peak || 0) * 0.9);
+      if (entry.peak > top) [loudest, top] = [feed, entry.peak];
     }
     for (const [feed, entry] of this.tiles) entry?.tile.classList.toggle("speaking", feed === loudest);
+  }
+
+  // Each second: how the connection is.
+  async observe() {
     this.onQuality?.(await this.quality());
   }
 
@@ -267,6 +294,7 @@ export class Call {
     this.stopped = true;
     window.removeEventListener("online", this.online);
     clearInterval(this.watch);
+    clearInterval(this.listen);
     await this.teardown();
     this.stream?.getTracks().forEach((t) => t.stop());
   }

@@ -68,7 +68,8 @@ function formatTimes() {
 // Whether this person sends media: everyone in a minigroup or session; in a webinar, the host
 // and those who manage the class (Podium's media join decides for good).
 function mayPublish(kind, accountId = null, host = null) {
-  return kind !== "webinar" || manages || (host != null && host === accountId);
+  if (kind !== "webinar") return true;
+  return host == null ? manages : host === accountId;
 }
 
 async function prejoin() {
@@ -77,7 +78,7 @@ async function prejoin() {
     video: $("preview"), meter: $("level"), cameraSelect: $("camera"),
     micSelect: $("microphone"), note: $("preview-note"),
   });
-  if (mayPublish(page.kind)) {
+  if (page.kind !== "webinar" || manages) { // a webinar's presenter is known once in
     await devices.open();
     $("camera").addEventListener("change", () => devices.open());
     $("microphone").addEventListener("change", () => devices.open());
@@ -149,6 +150,7 @@ function onEvent(event) {
   else if (event.type === "lobby.admit" && mine && podium.state === "lobby") enterCall();
   else if (event.type === "lobby.deny" && mine) finish("denied");
   else if (event.type === "lobby.message" || event.type === "lobby") setLobbyMessage(data.message);
+  else if (event.type === "presenter") onPresenter(data.account_id ?? null);
   else if (event.type === "reaction") showReaction(event);
   else if (event.type === "hand" && data.raised) showReaction({ data: { ...data, reaction: "hand" } });
   chat?.add(event);
@@ -160,6 +162,24 @@ function onRoom(room) {
   chat?.setLocked(locked, manages);
   moderation?.setChatLocked(locked);
   if (room.time?.[1] != null && room.time[1] * 1000 <= Date.now() + 1000) finish("ended");
+}
+
+// A webinar's stage changed hands: the new presenter starts sending, whoever sent stops.
+async function onPresenter(account) {
+  session.class.real_time.host = account;
+  if (!call || session.class.kind !== "webinar") return;
+  const mine = account != null && account === podium.accountId;
+  if (mine && !call.publishing) {
+    say("You are the presenter now: your camera and microphone are on.");
+    const stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true }).catch(() => null);
+    if (!stream) return say("You are the presenter, but your camera and microphone are not available.");
+    setupControls(stream, session.participant.permissions || {});
+    await call.setPublishing(stream);
+  } else if (!mine && call.wantPublish) {
+    say("Someone else presents now.");
+    setupControls(null, session.participant.permissions || {});
+    await call.setPublishing(null);
+  }
 }
 
 const REACTIONS = { thumbs_up: "👍", applause: "👏", smile: "😀", hand: "✋" };
@@ -195,6 +215,7 @@ async function enterCall() {
   if (manages && !moderation) {
     moderation = new Moderation({
       api, classId: session.class.class_id, roomId: live.roomId, me: { participantId: podium.participantId }, say,
+      kind: session.class.kind, host: session.class.real_time.host ?? null,
       elements: {
         panel: $("moderation"), queue: $("queue"), queueEmpty: $("queue-empty"), admitAll: $("admit-all"),
         messageForm: $("lobby-message-form"), messageInput: $("lobby-message-text"),
@@ -205,7 +226,10 @@ async function enterCall() {
   }
   const cls = session.class;
   const publishing = mayPublish(cls.kind, podium.accountId, cls.real_time.host);
-  const stream = publishing ? (devices?.handOver() || null) : null;
+  let stream = publishing ? (devices?.handOver() || null) : null;
+  if (publishing && !stream) { // a webinar's presenter, known once in: no preview was opened
+    stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true }).catch(() => null);
+  }
   if (stream) {
     stream.getVideoTracks().forEach((t) => { t.enabled = !$("camera-off").checked; });
     stream.getAudioTracks().forEach((t) => { t.enabled = !$("mic-off").checked; });

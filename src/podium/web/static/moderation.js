@@ -14,8 +14,10 @@ function button(text, label, onClick, danger = false) {
 }
 
 export class Moderation {
-  constructor({ api, classId, roomId, me, elements, say }) {
+  constructor({ api, classId, roomId, me, kind, host, elements, say }) {
     this.api = api;
+    this.kind = kind;
+    this.host = host; // whose stage it is (a webinar's presenter)
     this.classId = classId;
     this.roomId = roomId;
     this.me = me;
@@ -80,6 +82,11 @@ export class Moderation {
   // The room's lobby events, live.
   onEvent(event) {
     const data = event.data || {};
+    if (event.type === "presenter") {
+      this.host = data.account_id;
+      this.refreshPeople();
+      return;
+    }
     if (event.type === "lobby") this.setLobby(data);
     else if (event.type === "lobby.message") this.setLobby({ state: this.lobbyOn ? 1 : 0, message: data.message });
     else if (event.type === "lobby.waiting") this.waiting.set(String(data.participant_id), data.display_name);
@@ -114,6 +121,12 @@ export class Moderation {
       const label = document.createElement("span");
       label.textContent = `${person.display_name || person.account_id} · ${person.role}`;
       item.append(label);
+      if (this.kind === "webinar" && person.account_id !== this.host) {
+        const who = person.display_name || person.account_id;
+        item.append(button("Make presenter", `Make ${who} the presenter`, () => this.act(
+          () => this.api.post(`api/v1/classes/${this.classId}/presenter`, { account_id: person.account_id }),
+          `${who} presents now.`)));
+      }
       if (person.participant_id !== this.me.participantId) {
         item.append(button("Remove", `Remove ${person.display_name || person.account_id}`, () => {
           if (!confirm(`Remove ${person.display_name || person.account_id} from the class?`)) return;
