@@ -6,10 +6,14 @@ import base64
 import hashlib
 import hmac
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from podium.conference.models import (
     MediaRole,
     ServerLoad,
     admit,
+    grows,
     ice_servers,
     intruders,
     media_role,
@@ -115,3 +119,19 @@ def test_a_new_reserve_counts_against_whoever_is_connected() -> None:
     assert resized_load(10, 6, 4, 8) == 12  # 6 were counted; the room now holds 8
     assert resized_load(10, 9, 4, 8) == 10  # 9 in: the room already counts 9 either way
     assert resized_load(10, 0, None, None) == 10
+
+
+@given(
+    load=st.integers(0, 10_000), capacity=st.integers(1, 10_000),
+    reserve=st.none() | st.integers(0, 500), counted=st.integers(0, 600),
+    live=st.integers(0, 600), present=st.booleans(),
+)  # fmt: skip
+def test_the_load_matters_only_to_a_join_that_grows_the_room(
+    load: int, capacity: int, reserve: int | None, counted: int, live: int, present: bool
+) -> None:
+    """What lets a media join skip summing the server's load: a join that does not grow the
+    room past what is counted for it answers the same whatever the load."""
+    if not grows(reserve, counted, live, present):
+        assert admit(load, capacity, reserve, counted, live, present) == admit(
+            0, capacity, reserve, counted, live, present
+        )

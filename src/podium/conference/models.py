@@ -98,6 +98,13 @@ def media_role(kind: str, account_id: str, host: str | None, manages: bool) -> M
     return MediaRole.SUBSCRIBER
 
 
+def grows(reserve: int | None, counted: int, live: int, present: bool) -> bool:
+    """Whether this join takes the room past what the server already counts for it (its
+    reserve, or its count): only then does the server's load matter (see `admit`)."""
+    joined = max(counted, live) + (0 if present else 1)
+    return max(joined, slots(reserve)) > max(counted, slots(reserve))
+
+
 def admit(
     load: int, capacity: int, reserve: int | None, counted: int, live: int, present: bool
 ) -> int | None:
