@@ -14,20 +14,21 @@ check sweeps.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
 from typing import Any
 
-import httpx
-
 from podium.conference import queries
 from podium.conference.janus import (
+    CONNECTIONS,
     NO_SUCH_ROOM,
     ROOM_EXISTS,
     JanusClient,
     JanusError,
     JanusUnavailable,
+    http_client,
     participant_token,
     room_secret,
 )
@@ -67,10 +68,13 @@ class JanusBackend:
     name = "janus"
 
     def __init__(self, servers: list[JanusServerConfig]) -> None:
-        self._http = httpx.AsyncClient()
+        self._http = http_client()
+        gate = asyncio.Semaphore(CONNECTIONS)
         self.configs = {s.id: s for s in servers}
         self.clients = {
-            s.id: JanusClient(s.url, s.admin_url, s.admin_secret, s.room_key, self._http, s.rec_dir)
+            s.id: JanusClient(
+                s.url, s.admin_url, s.admin_secret, s.room_key, self._http, s.rec_dir, gate
+            )
             for s in servers
         }
         self._unknown: dict[str, set[str]] = {}  # rooms seen on a server that no class names
