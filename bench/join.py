@@ -102,8 +102,9 @@ async def run(base: str, class_id: str, room: str, paths: list[str], concurrency
                 return str((await r.json())["access_token"])
 
         async def media(token: str) -> None:
-            async with http.post(f"/api/v1/classes/{class_id}/media",
-                                 headers={"Authorization": f"Bearer {token}"}) as r:
+            async with http.post(
+                f"/api/v1/classes/{class_id}/media", headers={"Authorization": f"Bearer {token}"}
+            ) as r:
                 r.raise_for_status()
                 await r.read()
 
@@ -113,8 +114,14 @@ async def run(base: str, class_id: str, room: str, paths: list[str], concurrency
                     await step("page", page(path))
                     token = await step("token", enter(path))
                     await step("media", media(token))
-                    sockets.append(await step("socket", live.ws_connect(
-                        f"/api/v1/event_rooms/{room}/live?access_token={token}&after=0")))
+                    sockets.append(
+                        await step(
+                            "socket",
+                            live.ws_connect(
+                                f"/api/v1/event_rooms/{room}/live?access_token={token}&after=0"
+                            ),
+                        )
+                    )
                 except Exception as exc:  # counted, not hidden
                     failures.append(f"{type(exc).__name__}: {exc}"[:200])
 
@@ -129,7 +136,9 @@ async def run(base: str, class_id: str, room: str, paths: list[str], concurrency
         return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
 
     return {
-        "in": len(sockets), "failures": len(failures), "first_failures": failures[:3],
+        "in": len(sockets),
+        "failures": len(failures),
+        "first_failures": failures[:3],
         "last_in_s": round(last_in, 2),
         **{f"{s}_p50_ms": pct(v, 0.5) for s, v in took.items() if v},
         **{f"{s}_p99_ms": pct(v, 0.99) for s, v in took.items() if v},

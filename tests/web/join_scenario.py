@@ -137,6 +137,15 @@ class Scenario:
         self.shot(erin, "call-minigroup")
         self.shot(frank, "call-phone")
         self.axe(frank, "call-phone")
+        frank.click("#leave")
+        self.wait_state(frank, "final")
+        seen["left"] = [
+            frank.evaluate("() => window.podium.final"),
+            frank.evaluate("() => document.querySelectorAll('#stage video').length"),
+        ]
+        erin.wait_for_function("() => document.querySelectorAll('#stage .tile').length === 1",
+                               timeout=WAIT_MS)  # fmt: skip
+        seen["left_seen_by_others"] = True
         for page in (erin, frank):
             page.context.close()
 
@@ -196,6 +205,17 @@ class Scenario:
         self.chat(mod, "Welcome, Alice!")
         self.has_message(a, "Welcome, Alice!")
         seen["chat_exchanged"] = True
+        # Raise hand and reactions are events: the others see them.
+        a.click("#hand")
+        mod.wait_for_function(
+            "() => document.querySelector('#reaction-feed').textContent.includes('Alice')",
+            timeout=WAIT_MS)  # fmt: skip
+        mod.click("[data-reaction='thumbs_up']")
+        a.wait_for_function(
+            "() => document.querySelector('#reaction-feed').textContent.includes('Ada')",
+            timeout=WAIT_MS)  # fmt: skip
+        seen["hand_and_reaction"] = [a.get_attribute("#hand", "aria-pressed"),
+                                     a.text_content("#reaction-feed")]  # fmt: skip
         mod.wait_for_timeout(1500)  # the quality hint and active speaker settle
         seen["quality"] = a.text_content("#quality")
         self.shot(mod, "call-moderator")

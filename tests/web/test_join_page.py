@@ -54,6 +54,15 @@ def test_a_participant_waits_is_admitted_sees_the_presenter_and_chats(seen: dict
     assert seen["quality"].startswith("Connection: ")
 
 
+def test_hands_and_reactions_reach_the_others(seen: dict) -> None:
+    pressed, feed = seen["hand_and_reaction"]
+    assert pressed == "true" and "Ada Teacher" in feed
+
+
+def test_leaving_ends_the_call_for_that_person_only(seen: dict) -> None:
+    assert seen["left"] == ["left", 0] and seen["left_seen_by_others"] is True
+
+
 def test_a_moderator_hands_the_stage_over_and_back(seen: dict) -> None:
     assert seen["promoted_publishes"] is True and seen["moderator_stopped"] is True
     assert seen["stage_back"] is True
