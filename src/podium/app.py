@@ -24,7 +24,7 @@ from podium.clients.routes import token
 from podium.conference.backends import Media
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.config import Settings
-from podium.db import Database
+from podium.db import Database, Unit
 from podium.dependencies import PROVIDERS
 from podium.errors import ServiceUnavailable, problem_response
 from podium.jobs import JobRegistry, JobRunner
@@ -67,6 +67,10 @@ async def readyz(state: State) -> dict[str, str]:
     return {"status": "ready"}
 
 
+async def _tell_rooms_closed(tx: Unit, ended: lifecycle.ClassEnded) -> None:
+    await rooms.tell_closed(tx, ended.event_room_id)
+
+
 def create_app(settings: Settings, database_url: str) -> Litestar:
     logs.install()  # before anything can log: no secret reaches a log line
     db = Database(database_url, size=settings.db_pool_size)
@@ -83,9 +87,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     pipeline = recordings.register(registry, db, settings, storage)
     editions.register(registry, db, pipeline.preroll)
     # Live pages learn that their class ended from the room's own frame (it now has an end).
-    lifecycle.on_class_ended(
-        "rooms", lambda tx, ended: rooms.tell_closed(tx, hub, ended.event_room_id)
-    )
+    lifecycle.on_class_ended("rooms", _tell_rooms_closed)
     tenants = TenantDirectory(db)
     podium = Podium(
         settings=settings, db=db, storage=storage,

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -222,7 +223,17 @@ class RoomFeed:
 class Hub:
     """This process's live rooms."""
 
+    # The hub of each database object: what code with only a unit in hand (a lifecycle hook)
+    # publishes through. Several apps in one process (tests) each have their own database and
+    # hub, on their own event loop; a hook must never reach another app's hub.
+    _of_database: weakref.WeakKeyDictionary[Database, Hub] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def of_database(cls, db: Database) -> Hub | None:
+        return cls._of_database.get(db)
+
     def __init__(self, db: Database, broker: Broker) -> None:
+        Hub._of_database[db] = self
         self.db = db
         self.broker = broker
         self.rooms: dict[uuid.UUID, RoomFeed] = {}

@@ -248,10 +248,12 @@ async def read_state(
     return state
 
 
-async def tell_closed(tx: Unit, hub: Hub, room_id: uuid.UUID) -> None:
+async def tell_closed(tx: Unit, room_id: uuid.UUID) -> None:
     """Once the unit commits, the room's live subscribers get the room as it is now (closed:
-    its time has an end), so a page shows that the class ended without asking."""
+    its time has an end), so a page shows that the class ended without asking. Through the hub
+    of the unit's own database (a hook runs with the unit only)."""
+    hub = Hub.of_database(tx.db)
     row = await tx.fetchrow(queries.SELECT_ROOM_BY_ID, room_id)
-    if row is not None:
+    if row is not None and hub is not None:
         room = _room(row)
         tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))
