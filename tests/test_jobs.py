@@ -260,8 +260,11 @@ async def test_concurrency_one_holds_across_two_processes(db: Database, workers:
 
     await until(lambda: done(2), seconds=30)
     # The process that just finished one tends to claim the next: stop it (it hands its job
-    # back), so the other has to carry on and both take part.
-    last = await db.fetchval("SELECT worker FROM job_log ORDER BY at DESC LIMIT 1")
+    # back), so the other has to carry on and both take part. (The last *end*: the last row may
+    # be the other's start, and stopping that one let one process finish everything.)
+    last = await db.fetchval(
+        "SELECT worker FROM job_log WHERE event = 'end' ORDER BY at DESC LIMIT 1"
+    )
     workers.stop(last)
     await until(lambda: done(6), seconds=30)
     rows = await db.fetch("SELECT job_id, worker, event FROM job_log ORDER BY at")
