@@ -63,8 +63,9 @@ class SessionRoutes(Controller):
         self, session_id: FromPath[str], request: Req, principal: Caller, state: State
     ) -> Session:
         p = runtime(state)
+        canceled = parse_flag(request.query_params.get("include_canceled"), "include_canceled")
         return await service.read_session(p.db, principal, session_id, links(state),
-                                          _deleted(request))  # fmt: skip
+                                          _deleted(request), canceled)  # fmt: skip
 
     @put("/sessions/{session_id:str}", summary="Change a session's times, name or picture")
     async def update(

@@ -162,9 +162,14 @@ async def create_session(
 
 async def read_session(
     db: Executor, principal: Principal, session_id: str, links: participants.Links,
-    deleted: bool = False,
+    deleted: bool = False, include_canceled: bool = True,
 ) -> Session:  # fmt: skip
+    """`include_canceled=False` (the by-id route's default, as the list's): a cancelled session
+    is gone — Coviu's own SDK suites expect "you just can't see it any more"."""
     row = await _row(db, principal, _id(session_id, "session_id"))
+    if row["canceled_at"] is not None and not include_canceled:
+        raise NotFound("`session_id` not found (cancelled; ask with include_canceled=true)",
+                       code="session_not_found")  # fmt: skip
     people = await _people(db, [row["id"]], deleted, links)
     return _session(row, people[row["id"]])
 
