@@ -6,13 +6,16 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import swagger_ui
 from litestar import Litestar, Request, Response, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
 
 from podium import logs, outbound
 from podium.accounts.routes import AccountRoutes
@@ -48,6 +51,15 @@ from podium.storage import storage_for
 from podium.web.routes import join_link, static_files
 
 log = logging.getLogger(__name__)
+
+
+# Swagger UI's files, from the installed `swagger-ui-py` package (never a CDN: /docs works
+# offline, and nothing third-party is copied into the repository).
+DOCS_ASSETS = "/docs/assets"
+docs_assets = create_static_files_router(
+    path=DOCS_ASSETS, directories=[Path(swagger_ui.__file__).parent / "static"],
+    name="docs_assets", include_in_schema=False, cache_control=CacheControlHeader(max_age=86400),
+)  # fmt: skip
 
 
 @get("/healthz", summary="The process is alive", tags=["health"])
@@ -124,7 +136,16 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         version="0.1.0",
         description="Webinars and online classes: see docs/api.md.",
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
+                favicon=f"<link rel='icon' href='{DOCS_ASSETS}/favicon-32x32.png'>",
+            ),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -165,6 +186,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             EditionRoutes,
             join_link,
             static_files,
+            docs_assets,
         ],
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},
