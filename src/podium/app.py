@@ -15,10 +15,12 @@ from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
 from podium import logs, outbound
 from podium.accounts.routes import AccountRoutes
+from podium.auth.cors import Cors, Routes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes import lifecycle
@@ -195,6 +197,16 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    # Browsers on the tenants' own origins (auth/cors.py), around everything the app answers.
+    routes: list[Routes] = []
+
+    def route_table() -> Routes:
+        if not routes:
+            routes.append(Routes([(r.path, set(r.methods)) for r in app.routes
+                                  if isinstance(r, HTTPRoute)]))  # fmt: skip
+        return routes[0]
+
+    app.asgi_handler = Cors(app.asgi_handler, route_table, tenants.origins)  # type: ignore[assignment]
     app.state.podium = podium
     # What capabilities share, each read through its own accessor (see runtime.py).
     app.state.tenants, app.state.hub, app.state.media = tenants, hub, media

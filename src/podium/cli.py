@@ -379,6 +379,22 @@ def tenant_webhook(audience: str, url: str | None, secret: str | None, remove: b
         click.echo(f"signing secret (store it; shown once): {new_secret}")
 
 
+@tenant.command("cors")
+@click.argument("audience")
+@click.argument("origins", nargs=-1)
+def tenant_cors(audience: str, origins: tuple[str, ...]) -> None:
+    """Set the origins of the tenant's web apps (https://app.example.org, or *): browsers there
+    may call Podium. No origin: none."""
+    from podium.auth.service import set_origins
+
+    with database(_settings()) as url:
+        try:
+            _with_db(url, lambda db: set_origins(db, audience, list(origins)))
+        except PodiumError as exc:
+            raise click.ClickException(exc.detail) from None
+    click.echo(f"browsers may call for {audience!r} from: {', '.join(origins) or 'nowhere'}")
+
+
 @tenant.command("remove")
 @click.argument("audience")
 def tenant_remove(audience: str) -> None:

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from podium.outbound import check_url
+from podium.validation import check_origin
 
 ENV_PREFIX = "PODIUM_"
 
@@ -36,6 +37,14 @@ class TenantConfig(BaseModel):
     # Milliseconds the modified room's events are shifted by (the tenant's player shows an
     # intro before the recording); unset: PODIUM_PREROLL_MS.
     preroll_ms: int | None = Field(default=None, ge=0, le=600_000)
+    # Origins of the tenant's web apps (`https://app.school.org`, or `*`): browsers there may call
+    # Podium (auth/cors.py). Unset: what `podium tenant cors` stored is kept.
+    cors_origins: list[str] | None = None
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else sorted({check_origin(v) for v in value})
 
     @field_validator("webhook_url")
     @classmethod

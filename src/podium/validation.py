@@ -8,6 +8,7 @@ still shows the shape) and call `strict(data, Shape)`.
 from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar.enums import RequestEncodingType
@@ -89,3 +90,18 @@ def strict(data: Any, shape: type[T]) -> T:
         return msgspec.convert(data, shape, strict=True)
     except msgspec.ValidationError as exc:
         raise validation_error(str(exc)) from None
+
+
+def check_origin(value: str) -> str:
+    """An origin as browsers send it (`scheme://host[:port]`, http or https, nothing more), or
+    `*`; answered lower-cased. ValueError otherwise."""
+    value = value.strip()
+    if value == "*":
+        return value
+    parts = urlsplit(value)
+    extra = parts.username or parts.password or parts.query or parts.fragment
+    if parts.scheme not in ("http", "https") or not parts.hostname or extra \
+            or parts.path not in ("", "/"):  # fmt: skip
+        raise ValueError(f"{value!r} is not an origin (scheme://host[:port], http or https)")
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{port}"

@@ -44,3 +44,8 @@ SELECT p.role, p.permissions, p.admitted_at IS NOT NULL AS admitted,
 FROM participants p JOIN classes c ON c.id = p.class_id
 WHERE p.id = $1 AND p.class_id = $2 AND p.canceled_at IS NULL
 """
+
+SELECT_CORS = "SELECT audience, cors_origins FROM tenants"
+SET_CORS = (
+    "UPDATE tenants SET cors_origins = $2, updated_at = now() WHERE audience = $1 RETURNING 1"
+)

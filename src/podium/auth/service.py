@@ -15,8 +15,9 @@ from podium.auth import queries, tokens
 from podium.auth.models import Algorithm, Principal, Tenant
 from podium.config import TenantConfig
 from podium.db import Database, Executor
-from podium.errors import Conflict, Unauthorized, ValidationFailed
+from podium.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from podium.outbound import check_url
+from podium.validation import check_origin
 
 # A tenant added or changed in the database reaches every running process within this time.
 TENANT_CACHE_SECONDS = 5.0
@@ -36,6 +37,8 @@ class TenantDirectory:
         self._loaded_at = float("-inf")
         self._reloading: asyncio.Task[None] | None = None
         self._verified: dict[str, Principal] = {}
+        self._origins: dict[str, frozenset[str]] = {}  # browser origins, by audience
+        self._all_origins: frozenset[str] = frozenset()
         self.issuing_key = ""  # Podium's own key (entry links, participants' tokens)
 
     async def reload(self) -> None:
@@ -45,6 +48,9 @@ class TenantDirectory:
         if tenants != self._tenants:
             self._verified.clear()  # a changed or removed key must not keep its tokens alive
         self._tenants = tenants
+        self._origins = {r["audience"]: frozenset(r["cors_origins"])
+                         for r in await self.db.fetch(queries.SELECT_CORS)}  # fmt: skip
+        self._all_origins = frozenset().union(*self._origins.values())
         self._loaded_at = time.monotonic()
 
     async def _fresh(self) -> None:
@@ -54,6 +60,13 @@ class TenantDirectory:
         if self._reloading is None or self._reloading.done():
             self._reloading = asyncio.ensure_future(self.reload())
         await asyncio.shield(self._reloading)
+
+    async def origins(self, audience: str | None) -> frozenset[str]:
+        """The browser origins a tenant allows (auth/cors.py); every tenant's for None."""
+        await self._fresh()
+        if audience is None:
+            return self._all_origins
+        return self._origins.get(audience, frozenset())
 
     async def get(self, audience: str) -> Tenant | None:
         await self._fresh()
@@ -127,6 +140,18 @@ async def sync_configured(db: Database, configured: Iterable[TenantConfig]) -> N
         )
         if cfg.webhook_url is not None:
             await set_webhook(db, t.audience, cfg.webhook_url, cfg.webhook_secret)
+        if cfg.cors_origins is not None:
+            await set_origins(db, t.audience, cfg.cors_origins)
+
+
+async def set_origins(db: Database, audience: str, origins: list[str]) -> None:
+    """The tenant's browser origins, replaced (each checked: `scheme://host[:port]` or `*`)."""
+    try:
+        checked = sorted({check_origin(o) for o in origins})
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="cors_origins") from None
+    if await db.fetchval(queries.SET_CORS, audience, checked) is None:
+        raise NotFound(f"no tenant {audience!r}", field="audience")
 
 
 async def add_tenant(db: Database, tenant: Tenant) -> None:
