@@ -212,7 +212,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Any:
         ),
         (r"^/v1/sessions/\{session_id\}$", {"session_name": "renamed"}),
         (r"participants", {"display_name": "someone"}),
-        (r"^/api/v1/event_rooms/\{room_id\}$", {"tags": {"a": 1}}),
+        (r"^/api/v1/(event_)?rooms/\{room_id\}$", {"tags": {"a": 1}}),
     ]
     for pattern, body in table:
         if re.search(pattern, path):
@@ -285,6 +285,8 @@ def _expected(caller: str, method: str, path: str) -> set[int]:
     guest_elsewhere = caller == "a guest held in the lobby" and "/webinars/" in path
     if caller == "a participant of another class" or guest_elsewhere:
         return {403, 404} if names_a_class else own_things
+    # `/rooms/:id/…` is the same route as `/event_rooms/:id/…` (the original client's prefix).
+    path = path.replace("/api/v1/rooms/", "/api/v1/event_rooms/")
     generic = re.sub(r"/(webinars|minigroups)/", "/{kind}/", path)
     if caller == "a guest held in the lobby":
         if (method, path) in HELD:

@@ -44,7 +44,7 @@ from podium.recordings import service as recordings
 from podium.recordings.routes import EditionRoutes, RecordingRoutes, StreamRoutes
 from podium.rooms import service as rooms
 from podium.rooms.live import Hub
-from podium.rooms.routes import EventRoomRoutes
+from podium.rooms.routes import EventRoomRoutes, RoomRoutes
 from podium.rooms.socket import live
 from podium.runtime import Podium, runtime
 from podium.sessions.routes import SessionRoutes
@@ -169,6 +169,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             end_class,
             set_presenter,
             EventRoomRoutes,
+            RoomRoutes,
             live,
             AccountRoutes,
             NotificationRoutes,

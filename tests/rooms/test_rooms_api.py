@@ -55,8 +55,9 @@ async def test_patch_the_room(client: AsyncTestClient) -> None:
     assert (await client.patch(path, json={"tags": {}}, headers=STUDENT)).status_code == 403
     assert (await client.patch(path, json={})).status_code == 422
     now = int(time.time())
-    closed = await client.patch(path, json={"time": [now - 60, now - 1]})
-    assert closed.status_code == 200 and closed.json()["time"][1] == now - 1
+    closed = await client.patch(path, json={"time": [now - 60, now - 30]})
+    # A past end is clamped to now (the original's rule): the room closes now, never earlier.
+    assert closed.status_code == 200 and now <= closed.json()["time"][1] <= now + 5
     again = await client.patch(path, json={"time": [None, now + 600]})
     assert again.status_code == 409 and again.json()["type"] == "/problems/room_closed"
     assert (await post(client, r["id"], type="draw")).status_code == 409
@@ -199,3 +200,25 @@ async def test_the_tenant_is_told_of_locked_types_and_bans(client: AsyncTestClie
         "value": True,
         "reason": "spam",
     }
+
+
+async def test_every_room_route_answers_under_the_event_services_prefix_too(
+    client: AsyncTestClient,
+) -> None:
+    """@ulms/api-clients 5.24 (the version on npm) calls `/rooms/:id/…`; later tags call
+    `/event_rooms/:id/…`: both, one handler each, both documented."""
+    doc = (await client.get("/openapi.json")).json()
+    new = {p for p in doc["paths"] if p.startswith("/api/v1/event_rooms/")}
+    old = {p for p in doc["paths"] if p.startswith("/api/v1/rooms/")}
+    assert {p.replace("/event_rooms/", "/rooms/") for p in new} - {"/api/v1/rooms/{room_id}/live"} \
+        <= old  # fmt: skip
+    m = (await client.post("/api/v1/minigroups", json={
+        "scope": "alias-1", "audience": "example.org", "host": "t", "locked_chat": False,
+    })).json()  # fmt: skip
+    room = m["real_time"]["event_room_id"]
+    r = await client.post(f"/api/v1/rooms/{room}/events",
+                          json={"type": "message", "data": {"text": "old path"}})  # fmt: skip
+    assert r.status_code == 201
+    events = (await client.get(f"/api/v1/event_rooms/{room}/events")).json()
+    assert [e["data"]["text"] for e in events] == ["old path"]
+    assert (await client.get(f"/api/v1/rooms/{room}")).json()["id"] == room

@@ -40,9 +40,13 @@ SELECT {_ROOM_COLUMNS},
 FROM event_rooms WHERE id = $1 AND audience = $2
 """
 
+# An end in the past is clamped to now, as the original event service did (it closes the room
+# now; the room never ends before it was closed, nor before it opened).
 UPDATE_ROOM = f"""
 UPDATE event_rooms SET
-    closed_at = CASE WHEN $3 THEN to_timestamp($4) ELSE closed_at END,
+    closed_at = CASE WHEN NOT $3 THEN closed_at
+                     WHEN $4::float8 IS NULL THEN NULL
+                     ELSE greatest(to_timestamp($4), now()) END,
     tags = CASE WHEN $5 THEN $6 ELSE tags END
 WHERE id = $1 AND audience = $2 AND (closed_at IS NULL OR closed_at > now())
 RETURNING {_ROOM_COLUMNS}

@@ -150,3 +150,11 @@ class EventRoomRoutes(Controller):
     @get("/bans", summary="Who is banned from the room")
     async def bans(self, room_id: FromPath[str], principal: Caller, state: State) -> list[Ban]:
         return await service.list_bans(runtime(state).db, principal, parse_id(room_id, "room_id"))
+
+
+class RoomRoutes(EventRoomRoutes):
+    """The same routes under the event service's own prefix (`/rooms/:id/…`), which the original
+    web client library's published version (@ulms/api-clients 5.24) calls; later versions call
+    `/event_rooms/:id/…`. One handler each, both paths in the OpenAPI document."""
+
+    path = "/api/v1/rooms/{room_id:str}"
