@@ -183,13 +183,18 @@ class EditionRoutes(Controller):
     path = "/api/v1"
     tags = ["editions"]
 
-    @post(["/event_rooms/{room_id:str}/editions", "/rooms/{room_id:str}/editions"],
-          status_code=201, summary="Start an edition")
+    @post(
+        ["/event_rooms/{room_id:str}/editions", "/rooms/{room_id:str}/editions"],
+        status_code=201,
+        summary="Start an edition",
+    )
     async def create(self, room_id: FromPath[str], principal: Caller, state: State) -> Edition:
         return await editions.create(runtime(state).db, principal, parse_id(room_id, "room_id"))
 
-    @get(["/event_rooms/{room_id:str}/editions", "/rooms/{room_id:str}/editions"],
-         summary="A room's editions")
+    @get(
+        ["/event_rooms/{room_id:str}/editions", "/rooms/{room_id:str}/editions"],
+        summary="A room's editions",
+    )
     async def editions_of(
         self, room_id: FromPath[str], principal: Caller, state: State
     ) -> list[Edition]:
