@@ -23,7 +23,7 @@ PLUMBING = {
     "validation",
 }  # fmt: skip
 # The composition root and the edge helpers may import anything (nothing imports the root).
-COMPOSITION = {"app", "asgi", "cli", "demo", "dependencies"}
+COMPOSITION = {"app", "asgi", "cli", "dependencies"}
 
 
 def _is_type_checking(node: ast.If) -> bool:

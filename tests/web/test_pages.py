@@ -237,7 +237,7 @@ def test_entry_links_name_where_podium_listens() -> None:
 
 
 async def test_the_demo_class_gives_working_links(database_url: str) -> None:
-    from podium.demo import create_demo_class
+    from podium.cli.demo import create_demo_class
 
     async with served(database_url) as server:
         base = f"http://127.0.0.1:{server.port}"
