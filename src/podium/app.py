@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,7 +30,7 @@ from podium.conference.backends import Media
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.config import Settings
 from podium.db import Database, Unit
-from podium.dependencies import PROVIDERS
+from podium.dependencies import PROVIDERS, NoToken
 from podium.errors import ServiceUnavailable, problem_response
 from podium.jobs import JobRegistry, JobRunner
 from podium.lobby import service as lobby
@@ -65,7 +64,7 @@ docs_assets = create_static_files_router(
 )  # fmt: skip
 
 
-@get("/healthz", summary="The process is alive", tags=["health"], security=[])
+@get("/healthz", summary="The process is alive", tags=["health"], operation_class=NoToken)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -75,7 +74,7 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[dict[str, An
     return Response(request.app.openapi_schema.to_schema(), media_type="application/json")
 
 
-@get("/readyz", summary="The database is reachable", tags=["health"], security=[])
+@get("/readyz", summary="The database is reachable", tags=["health"], operation_class=NoToken)
 async def readyz(state: State) -> dict[str, str]:
     if not await runtime(state).db.ping():
         raise ServiceUnavailable("the database is not reachable", code="database_unavailable")
@@ -84,23 +83,6 @@ async def readyz(state: State) -> dict[str, str]:
 
 async def _tell_rooms_closed(tx: Unit, ended: lifecycle.ClassEnded) -> None:
     await rooms.tell_closed(tx, ended.event_room_id)
-
-
-def _document_open_routes(app: Litestar) -> None:
-    """Routes that take no token (`security=[]`) say so in the OpenAPI document: the framework
-    drops an empty list and the routes would inherit the document's bearer requirement."""
-    schema = app.openapi_schema
-    for route in app.routes:
-        if not isinstance(route, HTTPRoute):
-            continue
-        item = (schema.paths or {}).get(re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path))
-        for handler in route.route_handlers:
-            if item is None or handler.security is None or handler.security:
-                continue
-            for method in handler.http_methods:
-                operation = getattr(item, method.lower(), None)
-                if operation is not None:
-                    operation.security = []
 
 
 def create_app(settings: Settings, database_url: str) -> Litestar:
@@ -225,7 +207,6 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
                                   if isinstance(r, HTTPRoute)]))  # fmt: skip
         return routes[0]
 
-    _document_open_routes(app)
     app.asgi_handler = Cors(app.asgi_handler, route_table, tenants.origins)  # type: ignore[assignment]
     app.state.podium = podium
     # What capabilities share, each read through its own accessor (see runtime.py).

@@ -7,11 +7,13 @@ in an anyio task group per request, which measured as a sizeable share of a simp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import Operation
 
 from podium.auth.models import Principal
 from podium.auth.service import bearer_token, tenants_of
@@ -35,3 +37,13 @@ async def rate_limit(state: State, request: Request[Any, Any, Any], route: str) 
     """429 when this address called `route` too often (routes callable without a token)."""
     client = request.client.host if request.client else "unknown"
     await runtime(state).limiter.take(route, client)
+
+
+@dataclass
+class NoToken(Operation):
+    """The OpenAPI operation of a route that takes no token (`operation_class=NoToken`): it says
+    `security: []`, which the framework drops when a handler is given an empty list, so the route
+    would inherit the document's bearer requirement."""
+
+    def __post_init__(self) -> None:
+        self.security = []

@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
 
+from podium.errors import PROBLEM_JSON, NotFound
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -102,12 +104,13 @@ class Cors:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        origin = headers.get("origin")
         if scope["method"] == "OPTIONS":
-            return await self._options(scope, send, headers, origin)
-        if origin is None:
+            return await self._options(scope, send, _headers(scope))
+        # Most calls come from no browser on another origin: find that out without more work.
+        if not any(name == b"origin" for name, _ in scope["headers"]):
             return await self.app(scope, receive, send)
+        headers = _headers(scope)
+        origin = headers["origin"]
         query = scope.get("query_string", b"").decode("latin-1")
         allowed = allows(await self.origins(audience_of(headers.get("authorization"), query)),
                          origin)  # fmt: skip
@@ -125,14 +128,12 @@ class Cors:
 
         await self.app(scope, receive, send_with_cors)
 
-    async def _options(
-        self, scope: Scope, send: Send, headers: dict[str, str], origin: str | None
-    ) -> None:
+    async def _options(self, scope: Scope, send: Send, headers: dict[str, str]) -> None:
         methods = self.routes().methods(scope["path"])
         if methods is None:
-            return await _answer(send, 404, [(b"content-type", b"application/problem+json")],
-                                 b'{"type":"/problems/not_found","title":"Not found",'
-                                 b'"status":404,"detail":"no such path"}')  # fmt: skip
+            problem = json.dumps(NotFound("no such path").problem()).encode()
+            return await _answer(send, 404, [(b"content-type", PROBLEM_JSON.encode())], problem)
+        origin = headers.get("origin")
         allow = ", ".join(methods).encode()
         out = [(b"allow", allow), (b"vary", b"Origin")]
         asked = headers.get("access-control-request-method")
@@ -147,6 +148,10 @@ class Cors:
                 (b"access-control-max-age", str(MAX_AGE_SECONDS).encode()),
             ]  # fmt: skip
         await _answer(send, 204, out, b"")
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

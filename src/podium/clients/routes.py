@@ -9,7 +9,7 @@ from litestar.datastructures import State
 
 from podium.auth.service import tenants_of
 from podium.clients import service
-from podium.dependencies import rate_limit
+from podium.dependencies import NoToken, rate_limit
 from podium.runtime import runtime
 
 
@@ -17,7 +17,7 @@ from podium.runtime import runtime
     "/v1/auth/token",
     status_code=200,
     tags=["sessions"],
-    security=[],
+    operation_class=NoToken,
     summary="OAuth2 token: HTTP Basic client id/secret; client_credentials or refresh_token",
 )
 async def token(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:

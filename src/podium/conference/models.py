@@ -98,11 +98,17 @@ def media_role(kind: str, account_id: str, host: str | None, manages: bool) -> M
     return MediaRole.SUBSCRIBER
 
 
+def _join(reserve: int | None, counted: int, live: int, present: bool) -> tuple[int, int, int]:
+    """A join's count of the room, and what the server counts for the room before and after."""
+    joined = max(counted, live) + (0 if present else 1)
+    return joined, max(counted, slots(reserve)), max(joined, slots(reserve))
+
+
 def grows(reserve: int | None, counted: int, live: int, present: bool) -> bool:
     """Whether this join takes the room past what the server already counts for it (its
     reserve, or its count): only then does the server's load matter (see `admit`)."""
-    joined = max(counted, live) + (0 if present else 1)
-    return max(joined, slots(reserve)) > max(counted, slots(reserve))
+    _, before, after = _join(reserve, counted, live, present)
+    return after > before
 
 
 def admit(
@@ -114,9 +120,7 @@ def admit(
     Janus has in it now, `present` whether this participant is already counted (in Janus, or
     handed out since the last count: asking again is a reconnect, not one more person). A join
     within the room's reserve costs the server nothing: the reserve is already counted."""
-    joined = max(counted, live) + (0 if present else 1)
-    before = max(counted, slots(reserve))
-    after = max(joined, slots(reserve))
+    joined, before, after = _join(reserve, counted, live, present)
     if after > before and load - before + after > capacity:
         return None
     return joined

@@ -10,7 +10,7 @@ from litestar.params import FromPath, QueryParameter
 
 from podium.auth.service import tenants_of
 from podium.conference.backends import media_of
-from podium.dependencies import Caller, rate_limit
+from podium.dependencies import Caller, NoToken, rate_limit
 from podium.ids import parse_id
 from podium.participants import service
 from podium.participants.schemas import (
@@ -105,7 +105,7 @@ class ParticipantRoutes(Controller):
             )
 
 
-@post("/api/v1/join", status_code=200, tags=["participants"], security=[],
+@post("/api/v1/join", status_code=200, tags=["participants"], operation_class=NoToken,
       summary="Exchange an entry link's token for the participant's access token")  # fmt: skip
 async def join(
     data: Body[JoinRequest], request: Request[Any, Any, Any], state: State

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from podium.auth.service import tenants_of
 from podium.classes.paths import body_or_none, class_answer, every_kind, kind_in
 from podium.classes.schemas import ClassRead
-from podium.dependencies import Caller, rate_limit
+from podium.dependencies import Caller, NoToken, rate_limit
 from podium.ids import parse_id
 from podium.runtime import runtime
 from podium.sip import service
@@ -33,7 +33,7 @@ async def set_sip(
         return await class_answer(tx, p.settings, principal, kind, cid)
 
 
-@post("/api/v1/sip/verify", status_code=200, tags=["sip"], security=[],
+@post("/api/v1/sip/verify", status_code=200, tags=["sip"], operation_class=NoToken,
       summary="For a SIP bridge: who calls with this dial-in id and PIN (HMAC-signed)")  # fmt: skip
 async def verify(data: Body[Verify], request: Request[Any, Any, Any], state: State) -> Verified:
     await rate_limit(state, request, "sip")

@@ -6,12 +6,14 @@ keep in step (PODIUM_PUBLIC_URL only decides the entry links Podium hands out)."
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from podium.auth.roles import is_managing
 from podium.participants.schemas import LinkLook
 
 _env = Environment(
@@ -45,7 +47,7 @@ class Page:
     html: str
 
 
-def origins(urls: list[str]) -> list[str]:
+def origins(urls: Iterable[str]) -> list[str]:
     """The origins (scheme://host[:port]) of URLs, once each, in order: what the pages may
     connect to besides Podium (its Janus servers, as browsers reach them)."""
     seen: list[str] = []
@@ -55,6 +57,12 @@ def origins(urls: list[str]) -> list[str]:
         if parts.scheme in ("http", "https") and parts.netloc and origin not in seen:
             seen.append(origin)
     return seen
+
+
+@cache
+def page_headers(janus_urls: tuple[str, ...]) -> dict[str, str]:
+    """The pages' headers for these Janus servers (the same for every page of a process)."""
+    return security_headers(origins(janus_urls))
 
 
 def security_headers(janus_origins: list[str]) -> dict[str, str]:
@@ -75,11 +83,11 @@ def security_headers(janus_origins: list[str]) -> dict[str, str]:
     }
 
 
-def join_page(look: LinkLook, now: float | None = None) -> Page:
+def join_page(look: LinkLook) -> Page:
     """The entry link's page: the class and the person, or why the link does not open it."""
     title, advice = REFUSALS.get(look.refusal or "", (None, None))
     html = _env.get_template("join.html").render(
         look=look, refusal_title=title, refusal_advice=advice,
-        manages=look.role in ("owner", "moderator"), now=now or time.time(),
+        manages=look.role is not None and is_managing(look.role),
     )  # fmt: skip
     return Page(STATUS.get(look.refusal or "", 200), html)

@@ -14,12 +14,12 @@ from podium.auth.service import tenants_of
 from podium.dependencies import rate_limit
 from podium.participants.service import look
 from podium.runtime import runtime
-from podium.web.pages import join_page, origins, security_headers
+from podium.web.pages import join_page, page_headers
 
 STATIC = Path(__file__).parent / "static"
 
 
-@get("/join/{entry_token:str}", include_in_schema=False, security=[])
+@get("/join/{entry_token:str}", include_in_schema=False)
 async def join_link(
     entry_token: FromPath[str], request: Request[Any, Any, Any], state: State
 ) -> Response[str]:
@@ -27,7 +27,7 @@ async def join_link(
     await rate_limit(state, request, "join")
     p = runtime(state)
     page = join_page(await look(p.db, tenants_of(state).issuing_key, entry_token))
-    headers = security_headers(origins([s.url for s in p.settings.janus_urls]))
+    headers = page_headers(tuple(s.url for s in p.settings.janus_urls))
     return Response(page.html, status_code=page.status, media_type="text/html; charset=utf-8",
                     headers=headers)  # fmt: skip
 

@@ -37,10 +37,15 @@ export class Call {
     this.listen = setInterval(() => this.speakers(), 100);
   }
 
+  // Every peer connection of the call: the one publishing and those subscribed.
+  peers() {
+    return [this.handle?.pc, ...[...this.tiles.values()].map((e) => e?.handle?.pc)].filter(Boolean);
+  }
+
   // Back online: media whose connection did not survive the change starts again.
   recheck() {
-    const pcs = [this.handle?.pc, ...[...this.tiles.values()].map((e) => e?.handle?.pc)].filter(Boolean);
-    if (!this.janus?.alive || pcs.some((pc) => !["connected", "completed"].includes(pc.iceConnectionState))) {
+    const down = (pc) => !["connected", "completed"].includes(pc.iceConnectionState);
+    if (!this.janus?.alive || this.peers().some(down)) {
       this.restart("back online");
     }
   }
@@ -206,7 +211,7 @@ export class Call {
   }
 
   async quality() {
-    const pcs = [this.handle?.pc, ...[...this.tiles.values()].map((e) => e?.handle?.pc)].filter(Boolean);
+    const pcs = this.peers();
     if (!pcs.length) return this.janus?.alive ? "Connection: good" : "Connection: reconnecting";
     let rtt = 0;
     let lost = 0;
@@ -300,4 +305,3 @@ export class Call {
   }
 }
 
-export { JanusError };

@@ -54,17 +54,10 @@ export class Devices {
 
   measure() {
     clearInterval(this.meterTimer);
-    const track = this.stream?.getAudioTracks()[0];
-    if (!track) return;
+    if (!this.stream?.getAudioTracks().length) return;
     this.audioContext ??= new AudioContext();
-    const analyser = this.audioContext.createAnalyser();
-    analyser.fftSize = 512;
-    this.audioContext.createMediaStreamSource(new MediaStream([track])).connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    this.meterTimer = setInterval(() => {
-      analyser.getFloatTimeDomainData(samples);
-      this.meter.value = Math.min(1, Math.sqrt(samples.reduce((s, x) => s + x * x, 0) / samples.length) * 4);
-    }, 100);
+    const level = loudness(this.audioContext, this.stream);
+    this.meterTimer = setInterval(() => { this.meter.value = Math.min(1, level() * 4); }, 100);
   }
 
   stopTracks() {

@@ -14,8 +14,8 @@ const page = document.body.dataset;
 const entryToken = decodeURIComponent(location.pathname.split("/").pop());
 // The access token survives a reload of this tab (a single-use link opens only once).
 const storeKey = `podium:${entryToken.slice(-22)}`;
-const manages = ["owner", "moderator"].includes(page.role);
-const podium = (window.podium = { state: "prejoin", events: [] });
+const manages = page.manages === "true"; // the server's rule (owners and moderators), not ours
+const podium = (window.podium = { state: "prejoin" });
 let session = null;
 let api = null;
 let live = null;
@@ -143,7 +143,6 @@ function setLobbyMessage(message) {
 }
 
 function onEvent(event) {
-  podium.events.push(event.seq ?? `live:${event.type}`);
   const data = event.data || {};
   const mine = (data.participant_ids || []).map(String).includes(podium.participantId);
   if (event.type === "lobby" && data.state === 0 && podium.state === "lobby") enterCall();
