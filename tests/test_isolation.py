@@ -43,13 +43,14 @@ ANY_TOKEN = {
     ("POST", "/api/v1/{kind}/{class_id}/timestamps"),
     ("PUT", "/api/v1/account/properties/{property_id}"),
     ("POST", "/api/v1/classes/{class_id}/media"), ("POST", "/api/v1/event_rooms/{room_id}/events"),
+    ("POST", "/api/v1/event_rooms/{room_id}/enter"),
     ("POST", "/v1/sessions"),  # refused, but as 403 only after the body is read as spec 004's
 }  # fmt: skip
 # Where the lobby holds its guest back (412).
 HELD = {
     ("GET", "/api/v1/event_rooms/{room_id}/events"), ("GET", "/api/v1/event_rooms/{room_id}/state"),
     ("POST", "/api/v1/event_rooms/{room_id}/events"), ("POST", "/api/v1/classes/{class_id}/media"),
-    ("GET", "/api/v1/classes/{class_id}/participants"),
+    ("GET", "/api/v1/classes/{class_id}/participants"), ("POST", "/api/v1/event_rooms/{room_id}/enter"),
 }  # fmt: skip
 
 
@@ -194,6 +195,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Any:
         (r"/timestamps$", {"position": 5}),
         (r"/agents$", {"account_id": "x", "value": True}),
         (r"/locked_types$", {"locked_types": {"hand": True}}),
+        (r"/whiteboard_access$", {"whiteboard_access": {"someone": True}}),
+        (r"/enter$", {"agent_label": "web"}),
         (r"/lobby$", {"state": 1}),
         (r"/lobby/admit$", {"all": True}),
         (r"/lobby/deny$", {"participant_ids": [ids["participant_id"]]}),

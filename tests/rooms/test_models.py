@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from podium.errors import Forbidden
-from podium.rooms.models import check_may_post, group_state
+from podium.rooms.models import check_may_draw, check_may_post, group_state
 
 LOCKED = {"message": True, "reaction": True, "draw": False}
 
@@ -26,6 +26,27 @@ def test_who_may_post(event_type: str, may_update: bool, banned: bool, allowed: 
     else:
         with pytest.raises(Forbidden):
             check_may_post(event_type, LOCKED, may_update, banned)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "checks", "may_update", "access", "allowed"),
+    [
+        ("draw", True, False, {}, False),
+        ("draw_lock", True, False, {"other": True}, False),
+        ("draw", True, False, {"me": True}, True),
+        ("draw", True, True, {}, True),  # those who update the class always may
+        ("draw", False, False, {}, True),  # a room that does not check (a webinar's)
+        ("message", True, False, {}, True),  # not a whiteboard event
+    ],
+)
+def test_who_may_draw(
+    event_type: str, checks: bool, may_update: bool, access: dict[str, bool], allowed: bool
+) -> None:
+    if allowed:
+        check_may_draw(event_type, checks, may_update, access, "me")
+    else:
+        with pytest.raises(Forbidden):
+            check_may_draw(event_type, checks, may_update, access, "me")
 
 
 def ev(set_: str, label: str | None, seq: int, removed: bool = False) -> dict[str, object]:

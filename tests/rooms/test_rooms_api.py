@@ -65,15 +65,15 @@ async def test_patch_the_room(client: AsyncTestClient) -> None:
 
 async def test_a_participant_posts_and_gets_the_stored_event(client: AsyncTestClient) -> None:
     r = await room(client)
-    got = await post(client, r["id"], STUDENT, type="draw", set="board", label="s1", data={"x": 1})
+    got = await post(client, r["id"], STUDENT, type="note", set="board", label="s1", data={"x": 1})
     assert got.status_code == 201
     event = got.json()
-    assert event["type"] == "draw" and event["set"] == "board" and event["label"] == "s1"
+    assert event["type"] == "note" and event["set"] == "board" and event["label"] == "s1"
     assert event["created_by"] == "student-1" and event["seq"] == 1 and event["room_id"] == r["id"]
     live_only = await post(client, r["id"], STUDENT, type="cursor", is_persistent=False)
     assert live_only.status_code == 201 and live_only.json() == {}
     listed = await client.get(f"/api/v1/event_rooms/{r['id']}/events")
-    assert [e["type"] for e in listed.json()] == ["draw"]
+    assert [e["type"] for e in listed.json()] == ["note"]
 
 
 async def test_locked_chat(client: AsyncTestClient) -> None:
@@ -158,6 +158,8 @@ async def test_versioned_state(client: AsyncTestClient) -> None:
     now = await state(client, rid, **{"sets[]": ["layout", "board", "empty"]})
     assert now["layout"]["data"] == {"mode": "speaker"}
     assert [(e["label"], e["data"]) for e in now["board"]] == [("a", {"v": 2})]
+    # Each item says when its first version occurred (the original's cursor).
+    assert now["board"][0]["original_occurred_at"] == first["occurred_at"]
     assert "empty" not in now
     # As of the moment of the first stroke: a at version 1, b not drawn yet.
     then = await state(client, rid, sets=["board", "layout"], occurred_at=first["occurred_at"])
@@ -165,14 +167,96 @@ async def test_versioned_state(client: AsyncTestClient) -> None:
     assert then["layout"]["data"] == {"mode": "speaker"}
 
 
-async def test_state_pages_one_set(client: AsyncTestClient) -> None:
+async def test_state_pages_one_set_newest_first(client: AsyncTestClient) -> None:
+    """The original's paging: newest items first; the next page starts strictly before the
+    last item's `original_occurred_at`; a new version keeps its item's place."""
     r = await room(client)
     for i in range(5):
         await post(client, r["id"], type="draw", set="board", label=f"l{i}", data={"i": i})
+    await post(client, r["id"], type="draw", set="board", label="l1", data={"i": 10})
     page = await state(client, r["id"], sets=["board"], limit=2)
-    assert [e["label"] for e in page["board"]] == ["l0", "l1"] and page["has_next"] is True
-    rest = await state(client, r["id"], sets=["board"], limit=10, last_seq=page["board"][-1]["seq"])
-    assert [e["label"] for e in rest["board"]] == ["l2", "l3", "l4"] and rest["has_next"] is False
+    assert [e["label"] for e in page["board"]] == ["l4", "l3"] and page["has_next"] is True
+    rest = await state(client, r["id"], sets=["board"], limit=10,
+                       original_occurred_at=page["board"][-1]["original_occurred_at"])  # fmt: skip
+    assert [(e["label"], e["data"]["i"]) for e in rest["board"]] == [
+        ("l2", 2), ("l1", 10), ("l0", 0)
+    ] and rest["has_next"] is False  # fmt: skip
+
+
+async def test_state_by_attribute(client: AsyncTestClient) -> None:
+    """`attribute` keeps the items whose newest version has it (pinned messages, say)."""
+    r = await room(client, locked_chat=False)
+    rid = r["id"]
+    await post(client, rid, type="message", set="messages", label="m1", data={"t": 1})
+    await post(client, rid, type="message", set="messages", label="m2", data={"t": 2})
+    await post(client, rid, type="message", set="messages", label="m1", data={"t": 1},
+               attribute="pinned")  # fmt: skip
+    pinned = await state(client, rid, sets=["messages"], attribute="pinned")
+    assert [e["label"] for e in pinned["messages"]] == ["m1"]
+    await post(client, rid, type="message", set="messages", label="m1", data={"t": 1})
+    assert "messages" not in await state(client, rid, sets=["messages"], attribute="pinned")
+
+
+async def test_enter_and_list_agents(client: AsyncTestClient) -> None:
+    """`enterRoom` counts the caller as `<label>.<account>`; the list pages by offset/limit and
+    says who is banned (the original's shape)."""
+    r = await room(client, locked_chat=False)
+    base = f"/api/v1/event_rooms/{r['id']}"
+    entered = await client.post(f"{base}/enter", json={"agent_label": "web",
+                                                       "broadcast_subscription": True},
+                                headers=STUDENT)  # fmt: skip
+    assert entered.status_code == 200
+    assert entered.json()["agent_id"] == "web.student-1" and entered.json()["banned"] is False
+    again = await client.post(f"{base}/enter", json={"agent_label": "web"}, headers=STUDENT)
+    assert again.json()["created_at"] == entered.json()["created_at"]  # entering twice: once
+    await client.post(f"{base}/enter", json={"agent_label": "web"}, headers=auth(sub="s-2"))
+    await client.patch(f"{base}/agents", json={"account_id": "s-2", "value": True})
+    agents = (await client.get(f"{base}/agents")).json()
+    assert [(a["agent_id"], a["room_id"], a["banned"]) for a in agents] == [
+        ("web.student-1", r["id"], False), ("web.s-2", r["id"], True)
+    ]  # fmt: skip
+    assert all(isinstance(a["created_at"], int) for a in agents)
+    second = (await client.get(f"{base}/agents", params={"offset": 1, "limit": 1})).json()
+    assert [a["agent_id"] for a in second] == ["web.s-2"]
+    assert (await client.get(f"{base}/agents", params={"limit": 26})).status_code == 422
+    assert (await client.post(f"{base}/enter", json={})).json()["field"] == "agent_label"
+    assert (await client.post(f"{base}/enter", json={"agent_label": "web"},
+                              headers=auth(OTHER))).status_code == 404  # fmt: skip
+    await client.patch(base, json={"time": [0, 1]})  # closes now
+    closed = await client.post(f"{base}/enter", json={"agent_label": "web"}, headers=STUDENT)
+    assert closed.status_code == 409 and closed.json()["type"] == "/problems/room_closed"
+
+
+async def test_whiteboard_access(client: AsyncTestClient) -> None:
+    """In a minigroup, drawing needs whiteboard access or the right to update the class; the
+    map merges (`false` takes access away) and the room read carries it."""
+    r = await room(client)
+    base = f"/api/v1/event_rooms/{r['id']}"
+    draw = {"type": "draw", "set": "board", "label": "s1"}
+    refused = await post(client, r["id"], STUDENT, **draw)
+    assert refused.status_code == 403
+    assert refused.json()["type"] == "/problems/no_whiteboard_access"
+    assert (await post(client, r["id"], None, **draw)).status_code == 201  # the tenant may
+    change = {"whiteboard_access": {"student-1": True, "student-2": True}}
+    assert (await client.post(f"{base}/whiteboard_access", json=change,
+                              headers=STUDENT)).status_code == 403  # fmt: skip
+    given = await client.post(f"{base}/whiteboard_access", json=change)
+    assert given.status_code == 200
+    assert given.json()["whiteboard_access"] == {"student-1": True, "student-2": True}
+    assert (await post(client, r["id"], STUDENT, **draw)).status_code == 201
+    taken = await client.post(f"{base}/whiteboard_access",
+                              json={"whiteboard_access": {"student-1": False}})  # fmt: skip
+    assert taken.json()["whiteboard_access"] == {"student-2": True}
+    assert (await client.get(base)).json()["whiteboard_access"] == {"student-2": True}
+    assert (await post(client, r["id"], STUDENT, **draw)).status_code == 403
+    # Other types are not the whiteboard's concern.
+    assert (await post(client, r["id"], STUDENT, type="layout")).status_code == 201
+    # A webinar's room does not check access: changing it is refused, as the original did.
+    webinar = (await client.post("/api/v1/webinars", json={
+        "scope": "w1", "audience": "example.org", "title": "W"})).json()  # fmt: skip
+    wroom = f"/api/v1/event_rooms/{webinar['real_time']['event_room_id']}"
+    no = await client.post(f"{wroom}/whiteboard_access", json=change)
+    assert no.status_code == 422 and no.json()["field"] == "whiteboard_access"
 
 
 @pytest.mark.parametrize("params", [{}, {"sets": [f"s{i}" for i in range(11)]}])

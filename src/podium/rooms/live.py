@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 512  # frames queued for one subscriber before it is dropped
 PRESENCE_REFRESH = 15.0  # seconds between refreshes of this process's presence rows
+PRESENCE_WINDOW = PRESENCE_REFRESH * 3  # older rows belong to a process that died
 CLOSE_SLOW = 4008
 CLOSE_BANNED = 4003
 CATCH_UP_PAGE = 500
@@ -263,11 +264,6 @@ class Hub:
                 await self.db.execute(queries.AGENTS_SEEN, self.node)
             except Exception as exc:
                 log.warning("presence refresh failed: %s", exc)
-
-    async def agents(self, room_id: uuid.UUID) -> list[str]:
-        """Accounts with a live socket on the room, in any process."""
-        rows = await self.db.fetch(queries.SELECT_AGENTS, room_id, PRESENCE_REFRESH * 3)
-        return [row["account_id"] for row in rows]
 
     def _on_message(self, channel: str, message: bytes) -> None:
         with contextlib.suppress(ValueError):

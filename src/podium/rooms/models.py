@@ -27,13 +27,33 @@ def check_may_post(
         )
 
 
+# Whiteboard events: in a room that checks access (a minigroup's, a p2p's), only those who may
+# update the class or were given whiteboard access post them (the original event service's rule).
+WHITEBOARD_TYPES = ("draw", "draw_lock")
+# Kinds whose rooms check whiteboard access (everyone there may publish; a webinar's viewers
+# never draw).
+CHECKING_KINDS = ("minigroup", "p2p")
+
+
+def check_may_draw(
+    event_type: str, checks: bool, may_update: bool, access: dict[str, bool], account_id: str
+) -> None:
+    if event_type in WHITEBOARD_TYPES and checks and not may_update and not access.get(account_id):
+        raise Forbidden(
+            "drawing on this class's whiteboard needs whiteboard access (a moderator gives it)",
+            code="no_whiteboard_access",
+            field="type",
+        )
+
+
 def group_state(latest: Iterable[dict[str, Any]], sets: list[str]) -> dict[str, Any]:
     """The state of each set from the latest version of each of its items.
 
     `latest` holds, per (set, label), the newest event. A set whose items have no label is a
     simple set and maps to its latest event; a set with labels is a collection and maps to the
-    list of its items' latest events. Items whose latest version is a removal are gone. A set
-    with no items maps to nothing (simple) - it is left out.
+    list of its items' latest events, in the order `latest` gives (newest first, as the original
+    answered). Items whose latest version is a removal are gone. A set with no items maps to
+    nothing (simple) - it is left out.
     """
     simple: dict[str, dict[str, Any]] = {}
     collections: dict[str, list[dict[str, Any]]] = {}

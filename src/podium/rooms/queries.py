@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from podium.rooms.models import CHECKING_KINDS
+
 # Takes the room's next sequence number and stores the event in one statement; the row lock on
 # the room orders concurrent posts, so numbers have no gaps. Nothing is stored in a closed room.
 # A room that does not preserve history keeps only the newest version of a labelled item.
@@ -24,11 +26,14 @@ RETURNING id, room_id, seq, type, set, label, attribute, data, removed, occurred
           floor(extract(epoch FROM created_at) * 1000)::bigint AS created_at
 """
 
-_ROOM_COLUMNS = """id, audience, class_id, class_id AS classroom_id,
+_CHECKING = "(" + ", ".join(f"'{kind}'" for kind in CHECKING_KINDS) + ")"
+_ROOM_COLUMNS = f"""id, audience, class_id, class_id AS classroom_id,
     extract(epoch FROM opened_at)::bigint AS opened_at,
     extract(epoch FROM closed_at)::bigint AS closed_at,
-    tags, preserve_history, locked_types, last_seq,
-    closed_at IS NOT NULL AND closed_at <= now() AS closed"""
+    tags, preserve_history, locked_types, whiteboard_access, last_seq,
+    closed_at IS NOT NULL AND closed_at <= now() AS closed,
+    coalesce((SELECT kind IN {_CHECKING} FROM classes c WHERE c.id = event_rooms.class_id),
+             false) AS checks_whiteboard"""
 
 SELECT_ROOM = f"SELECT {_ROOM_COLUMNS} FROM event_rooms WHERE id = $1 AND audience = $2"
 SELECT_ROOM_BY_ID = f"SELECT {_ROOM_COLUMNS} FROM event_rooms WHERE id = $1"
@@ -56,6 +61,32 @@ MERGE_LOCKED_TYPES = f"""
 UPDATE event_rooms SET locked_types = locked_types || $3
 WHERE id = $1 AND audience = $2
 RETURNING {_ROOM_COLUMNS}
+"""
+
+# `true` gives access, `false` takes it away (the account leaves the map); in one statement, so
+# two moderators' changes merge.
+MERGE_WHITEBOARD_ACCESS = f"""
+UPDATE event_rooms SET whiteboard_access = (
+    SELECT coalesce(jsonb_object_agg(key, value), '{{}}'::jsonb)
+    FROM jsonb_each(whiteboard_access || $3::jsonb) WHERE value = 'true'::jsonb)
+WHERE id = $1 AND audience = $2
+RETURNING {_ROOM_COLUMNS}
+"""
+
+# Entering an open room counts the agent among the room's agents (again: nothing changes).
+ENTER = """
+WITH e AS (
+    INSERT INTO room_entries (room_id, account_id, label)
+    SELECT id, $2, $3 FROM event_rooms
+    WHERE id = $1 AND (closed_at IS NULL OR closed_at > now())
+    ON CONFLICT (room_id, account_id, label) DO UPDATE SET label = EXCLUDED.label
+    RETURNING room_id, account_id, label, created_at
+)
+SELECT e.label || '.' || e.account_id AS agent_id, e.room_id,
+       floor(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at,
+       EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = e.room_id
+               AND b.account_id = e.account_id) AS banned
+FROM e
 """
 
 BAN = """
@@ -108,18 +139,22 @@ LIMIT $8
 """
 
 
-# The newest version of each item of sets $2 as of $3 (nanoseconds since the room opened; NULL
-# = now), removals included so the caller can drop removed items. With $4/$5 (one set asked): only
-# items whose newest version comes after sequence $4, at most $5 of them, oldest first.
+# The newest version of each item of sets $2 as of $3 (nanoseconds since the room opened; NULL =
+# now), each with `original_occurred_at`, when its first version occurred; removed items are gone.
+# Filtered by the newest version's attribute $4 (NULL = any) and by first versions strictly before
+# $5 (NULL = any: the original's page cursor); newest first, as the original answered; at most $6.
 SELECT_STATE = f"""
 SELECT * FROM (
-    SELECT DISTINCT ON (set, label) {_EVENT_COLUMNS} FROM events
+    SELECT DISTINCT ON (set, label) {_EVENT_COLUMNS},
+           min(occurred_at) OVER (PARTITION BY set, label) AS original_occurred_at
+    FROM events
     WHERE room_id = $1 AND set = ANY($2::text[]) AND ($3::bigint IS NULL OR occurred_at <= $3)
     ORDER BY set, label, seq DESC
 ) latest
-WHERE ($4::bigint IS NULL OR seq > $4) AND NOT removed
-ORDER BY seq
-LIMIT $5
+WHERE NOT removed AND ($4::text IS NULL OR attribute = $4)
+  AND ($5::bigint IS NULL OR original_occurred_at < $5)
+ORDER BY original_occurred_at DESC, seq DESC
+LIMIT $6
 """
 
 ROOM_LAST_SEQ = "SELECT last_seq FROM event_rooms WHERE id = $1"
@@ -132,6 +167,26 @@ WHERE room_id = $1 AND seq > $2 AND ($3::bigint IS NULL OR seq < $3)
 ORDER BY seq LIMIT $4
 """
 
+# The room's agents, oldest first: those who entered (with their label) and those connected to
+# its live socket now (label `live`, counted from their first socket), each with whether the
+# account is banned; $3 offset, $4 limit.
+LIST_AGENTS = """
+WITH a AS (
+    SELECT label || '.' || account_id AS agent_id, account_id, created_at
+    FROM room_entries WHERE room_id = $1
+    UNION ALL
+    SELECT 'live.' || account_id, account_id, min(joined_at)
+    FROM room_agents WHERE room_id = $1 AND seen_at > now() - make_interval(secs => $2)
+    GROUP BY account_id
+)
+SELECT a.agent_id, $1::uuid AS room_id,
+       floor(extract(epoch FROM a.created_at) * 1000)::bigint AS created_at,
+       b.account_id IS NOT NULL AS banned
+FROM a LEFT JOIN room_bans b ON b.room_id = $1 AND b.account_id = a.account_id
+ORDER BY a.created_at, a.agent_id
+OFFSET $3 LIMIT $4
+"""
+
 # Presence: who has a live socket on a room, per server process (`node`).
 AGENT_JOINED = """
 INSERT INTO room_agents (room_id, account_id, node) VALUES ($1, $2, $3)
@@ -140,9 +195,3 @@ ON CONFLICT (room_id, account_id, node) DO UPDATE SET seen_at = now()
 AGENT_LEFT = "DELETE FROM room_agents WHERE room_id = $1 AND account_id = $2 AND node = $3"
 AGENTS_SEEN = "UPDATE room_agents SET seen_at = now() WHERE node = $1"
 NODE_GONE = "DELETE FROM room_agents WHERE node = $1"
-# A process refreshes its rows every PRESENCE_REFRESH seconds; older rows belong to one that died.
-SELECT_AGENTS = """
-SELECT DISTINCT account_id FROM room_agents
-WHERE room_id = $1 AND seen_at > now() - make_interval(secs => $2)
-ORDER BY account_id
-"""

@@ -13,13 +13,16 @@ from podium.ids import parse_id
 from podium.rooms import service
 from podium.rooms.live import hub_of
 from podium.rooms.schemas import (
+    Agent,
     AgentUpdate,
     Ban,
     Event,
     EventCreate,
     LockedTypesUpdate,
     Room,
+    RoomEnter,
     RoomUpdate,
+    WhiteboardAccessUpdate,
 )
 from podium.runtime import runtime
 from podium.validation import BIGINT_MAX, Body, strict
@@ -27,6 +30,8 @@ from podium.validation import BIGINT_MAX, Body, strict
 Filter = Annotated[str | None, QueryParameter(required=False, max_length=255)]
 Cursor = Annotated[int | None, QueryParameter(required=False, ge=0, le=BIGINT_MAX)]
 Limit = Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_PAGE)]
+Offset = Annotated[int, QueryParameter(required=False, ge=0, le=BIGINT_MAX)]
+AgentsLimit = Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_AGENTS_PAGE)]
 Sets = Annotated[list[str] | None, QueryParameter(required=False)]
 SetsB = Annotated[list[str] | None, QueryParameter(name="sets[]", required=False)]
 
@@ -100,7 +105,8 @@ class EventRoomRoutes(Controller):
         sets: Sets = None,
         sets_b: SetsB = None,
         occurred_at: Cursor = None,
-        last_seq: Cursor = None,
+        attribute: Filter = None,
+        original_occurred_at: Cursor = None,
         limit: Limit = service.MAX_PAGE,
     ) -> dict[str, Any]:
         return await service.read_state(
@@ -109,7 +115,8 @@ class EventRoomRoutes(Controller):
             parse_id(room_id, "room_id"),
             [*(sets or []), *(sets_b or [])],
             occurred_at,
-            last_seq,
+            attribute,
+            original_occurred_at,
             limit,
         )
 
@@ -128,6 +135,31 @@ class EventRoomRoutes(Controller):
                 strict(data, LockedTypesUpdate),
             )  # fmt: skip
 
+    @post("/whiteboard_access", status_code=200, summary="Give or take whiteboard access (merge)")
+    async def whiteboard_access(
+        self,
+        room_id: FromPath[str],
+        data: Body[WhiteboardAccessUpdate],
+        principal: Caller,
+        state: State,
+    ) -> Room:
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.set_whiteboard_access(
+                tx, hub_of(state), principal, parse_id(room_id, "room_id"),
+                strict(data, WhiteboardAccessUpdate),
+            )  # fmt: skip
+
+    @post("/enter", status_code=200, summary="Enter the room: be counted among its agents")
+    async def enter(
+        self, room_id: FromPath[str], data: Body[RoomEnter], principal: Caller, state: State
+    ) -> Agent:
+        p = runtime(state)
+        async with p.db.unit() as tx:
+            return await service.enter_room(tx, hub_of(state), principal,
+                                            parse_id(room_id, "room_id"),
+                                            strict(data, RoomEnter))  # fmt: skip
+
     @patch("/agents", summary="Ban or unban an account in the room")
     async def agents(
         self, room_id: FromPath[str], data: Body[AgentUpdate], principal: Caller, state: State
@@ -138,14 +170,17 @@ class EventRoomRoutes(Controller):
                                   strict(data, AgentUpdate))  # fmt: skip
         return {}
 
-    @get("/agents", summary="Who is connected to the room's live socket")
-    async def connected(
-        self, room_id: FromPath[str], principal: Caller, state: State
-    ) -> list[dict[str, str]]:
-        room = parse_id(room_id, "room_id")
-        p = runtime(state)
-        await service.read_room(p.db, principal, room)
-        return [{"account_id": a} for a in await hub_of(state).agents(room)]
+    @get("/agents", summary="The room's agents: who entered it or is connected to its live socket")
+    async def list_agents(
+        self,
+        room_id: FromPath[str],
+        principal: Caller,
+        state: State,
+        offset: Offset = 0,
+        limit: AgentsLimit = service.MAX_AGENTS_PAGE,
+    ) -> list[Agent]:
+        return await service.list_agents(runtime(state).db, principal,
+                                         parse_id(room_id, "room_id"), offset, limit)  # fmt: skip
 
     @get("/bans", summary="Who is banned from the room")
     async def bans(self, room_id: FromPath[str], principal: Caller, state: State) -> list[Ban]:

@@ -38,6 +38,13 @@ class Event(Struct):
     created_at: int  # unix milliseconds
 
 
+class StateItem(Event):
+    """An item's newest version in a state read, with when its first version occurred (ns since
+    the room opened): the cursor of the next page."""
+
+    original_occurred_at: int
+
+
 class Room(Struct):
     id: UUID
     audience: str
@@ -47,6 +54,9 @@ class Room(Struct):
     tags: dict[str, Any] | None
     preserve_history: bool
     locked_types: dict[str, bool]
+    # Who may draw (`draw`, `draw_lock`) in a minigroup's or p2p's room besides those who
+    # update the class: `{account_id: true}`.
+    whiteboard_access: dict[str, bool]
     last_seq: int
 
 
@@ -59,6 +69,31 @@ class RoomUpdate(Struct):
 
 class LockedTypesUpdate(Struct):
     locked_types: dict[str, bool]
+
+
+class WhiteboardAccessUpdate(Struct):
+    """Merged into the room's map: `true` gives an account access, `false` takes it away."""
+
+    whiteboard_access: dict[ShortText, bool]
+
+
+class RoomEnter(Struct):
+    """The original client's `enterRoom`: its agent label (`web`, …) makes the agent id
+    `<label>.<account_id>`; `broadcast_subscription` is accepted and has no effect (the live
+    socket is how events arrive)."""
+
+    agent_label: ShortText
+    broadcast_subscription: bool = True
+
+
+class Agent(Struct):
+    """One agent in the room: entered (`POST …/enter`, with its label) or connected to the
+    live socket now (label `live`)."""
+
+    agent_id: str  # <label>.<account_id>
+    room_id: UUID
+    created_at: int  # unix milliseconds
+    banned: bool
 
 
 class AgentUpdate(Struct):

@@ -15,20 +15,30 @@ from podium.db import Executor, Row, Unit
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.notifications.service import notify
 from podium.rooms import queries
-from podium.rooms.live import Hub, announce, ban_message, room_frame, room_message
-from podium.rooms.models import MAX_STATE_SETS, check_may_post, group_state
+from podium.rooms.live import PRESENCE_WINDOW, Hub, announce, ban_message, room_frame, room_message
+from podium.rooms.models import (
+    MAX_STATE_SETS,
+    check_may_draw,
+    check_may_post,
+    group_state,
+)
 from podium.rooms.schemas import (
+    Agent,
     AgentUpdate,
     Ban,
     Event,
     EventCreate,
     LockedTypesUpdate,
     Room,
+    RoomEnter,
     RoomUpdate,
+    StateItem,
+    WhiteboardAccessUpdate,
 )
 
 MAX_DATA_BYTES = 100 * 1024  # an event's data stays under 100 KiB (notes: "Event rooms")
 MAX_PAGE = 100
+MAX_AGENTS_PAGE = 25  # the original event service's
 
 _encode = msgspec.json.Encoder().encode
 
@@ -57,6 +67,7 @@ def _room(row: Row) -> Room:
         tags=row["tags"],
         preserve_history=row["preserve_history"],
         locked_types=row["locked_types"],
+        whiteboard_access=row["whiteboard_access"],
         last_seq=row["last_seq"],
     )
 
@@ -121,9 +132,10 @@ async def post_event(
     )
     if row is None or not sees(principal, row["class_id"]):
         raise _room_not_found(room_id)
-    check_may_post(
-        event.type, row["locked_types"], allowed(principal, Action.UPDATE_CLASS), row["banned"]
-    )
+    may_update = allowed(principal, Action.UPDATE_CLASS)
+    check_may_post(event.type, row["locked_types"], may_update, row["banned"])
+    check_may_draw(event.type, row["checks_whiteboard"], may_update, row["whiteboard_access"],
+                   principal.account_id)  # fmt: skip
     await check_admitted(tx.db, principal, row["class_id"])
     if row["closed"]:
         raise Conflict("the event room is closed; it takes no more events", code="room_closed")
@@ -169,6 +181,55 @@ async def set_locked_types(
     await notify(tx, principal.audience, "room.update", room, room.class_id)
     tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))
     return room
+
+
+async def set_whiteboard_access(
+    tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, data: WhiteboardAccessUpdate
+) -> Room:
+    """Merge into who may draw; like locked types, subscribers and the tenant are told. Only
+    a room that checks access (a minigroup's, a p2p's) takes it: elsewhere it would change
+    nothing, and the original refused it."""
+    current = await read_room(tx, principal, room_id)
+    authorize(principal, Action.UPDATE_CLASS, class_id=current.class_id)
+    row = await tx.fetchrow(queries.SELECT_ROOM, room_id, principal.audience)
+    if row is None or not row["checks_whiteboard"]:
+        raise ValidationFailed(
+            "this room does not check whiteboard access (only a minigroup's or a p2p's does)",
+            field="whiteboard_access", code="whiteboard_access_not_checked",
+        )  # fmt: skip
+    row = await tx.fetchrow(queries.MERGE_WHITEBOARD_ACCESS, room_id, principal.audience,
+                            data.whiteboard_access)  # fmt: skip
+    if row is None:
+        raise _room_not_found(room_id)
+    room = _room(row)
+    await notify(tx, principal.audience, "room.update", room, room.class_id)
+    tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))
+    return room
+
+
+async def enter_room(
+    tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, data: RoomEnter
+) -> Agent:
+    """Count the caller among the room's agents as `<label>.<account>` (events still arrive
+    over the live socket); its subscribers get `{"message": "enter", "agent": …}`."""
+    room = await read_room(tx, principal, room_id)
+    await check_admitted(tx.db, principal, room.class_id)
+    row = await tx.sole(queries.ENTER, room_id, principal.account_id, data.agent_label)
+    if row is None:
+        raise Conflict("the event room is closed; nobody enters it", code="room_closed")
+    agent = Agent(**dict(row))
+    frame = _encode({"message": "enter", "agent": agent}).decode()
+    tx.after_commit(lambda: hub.publish(room_id, room_message(frame)))
+    return agent
+
+
+async def list_agents(
+    db: Executor, principal: Principal, room_id: uuid.UUID, offset: int, limit: int
+) -> list[Agent]:
+    await read_room(db, principal, room_id)  # 404 unless in the caller's audience
+    rows = await db.fetch(queries.LIST_AGENTS, room_id, PRESENCE_WINDOW, offset,
+                          min(limit, MAX_AGENTS_PAGE))  # fmt: skip
+    return [Agent(**dict(row)) for row in rows]
 
 
 async def set_ban(
@@ -224,12 +285,14 @@ async def read_state(
     room_id: uuid.UUID,
     sets: list[str],
     occurred_at: int | None = None,
-    last_seq: int | None = None,
+    attribute: str | None = None,
+    original_occurred_at: int | None = None,
     limit: int = MAX_PAGE,
 ) -> dict[str, Any]:
-    """Per set, its latest event (simple set) or the latest event of each label (collection),
-    as of `occurred_at`. With one set asked, items page by `last_seq` and `has_next` says more
-    remain."""
+    """Per set, its latest event (simple set) or the latest event of each label (collection,
+    newest first), as of `occurred_at`, those whose newest version has `attribute`. With one
+    set asked, items page: `original_occurred_at` (the last item's) gives the items that began
+    before it, and `has_next` says more remain."""
     if not sets:
         raise ValidationFailed("name at least one set", field="sets")
     if len(sets) > MAX_STATE_SETS:
@@ -238,13 +301,13 @@ async def read_state(
     await check_admitted(db, principal, room.class_id)
     one = len(sets) == 1
     rows = await db.fetch(
-        queries.SELECT_STATE, room_id, sets, occurred_at, last_seq if one else None,
+        queries.SELECT_STATE, room_id, sets, occurred_at, attribute, original_occurred_at,
         limit + 1 if one else None,
     )  # fmt: skip
-    events = [msgspec.structs.asdict(Event(**dict(row))) for row in rows]
-    state = group_state(events[:limit] if one else events, sets)
+    items = [msgspec.structs.asdict(StateItem(**dict(row))) for row in rows]
+    state = group_state(items[:limit] if one else items, sets)
     if one:
-        state["has_next"] = len(events) > limit
+        state["has_next"] = len(items) > limit
     return state
 
 
