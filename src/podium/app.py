@@ -24,7 +24,14 @@ from podium.auth.cors import Cors, Routes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
 from podium.classes import lifecycle
-from podium.classes.routes import MinigroupRoutes, WebinarRoutes, end_class, set_presenter
+from podium.classes.routes import (
+    ChatRoutes,
+    MinigroupRoutes,
+    P2PRoutes,
+    WebinarRoutes,
+    end_class,
+    set_presenter,
+)
 from podium.clients.routes import token
 from podium.conference.backends import Media
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
@@ -166,6 +173,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             openapi_json,
             WebinarRoutes,
             MinigroupRoutes,
+            P2PRoutes,
+            ChatRoutes,
             end_class,
             set_presenter,
             EventRoomRoutes,

@@ -12,6 +12,8 @@ class Kind(StrEnum):
     WEBINAR = "webinar"
     MINIGROUP = "minigroup"
     SESSION = "session"
+    P2P = "p2p"  # a two-party call (the original's p2p)
+    CHAT = "chat"  # an event room only (the original client's `chats`)
 
 
 class Status(StrEnum):

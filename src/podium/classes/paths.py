@@ -16,7 +16,10 @@ from podium.config import Settings
 from podium.db import Executor
 
 # Which kind each path's class must be (`classes` takes any).
-KIND_BY_PLURAL = {"webinars": "webinar", "minigroups": "minigroup", "classes": None}
+KIND_BY_PLURAL = {
+    "webinars": "webinar", "minigroups": "minigroup", "p2p": "p2p", "chats": "chat",
+    "classes": None,
+}  # fmt: skip
 
 
 def every_kind(suffix: str) -> list[str]:

@@ -20,12 +20,14 @@ from podium.auth.service import tenants_of
 from podium.classes import activity, service
 from podium.classes.models import Kind
 from podium.classes.schemas import (
+    ChatCreate,
     ClassCreate,
     ClassRead,
     ClassRecreate,
     ClassUpdate,
     DownloadLink,
     MinigroupCreate,
+    P2PCreate,
     PositionSave,
     PresenterUpdate,
     WebinarCreate,
@@ -48,11 +50,21 @@ IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", r
 OptionalPath = FromPath[str | None]
 PropertyId = Annotated[str, PathParameter(min_length=1, max_length=255)]
 
-PLURAL = {Kind.WEBINAR: "webinars", Kind.MINIGROUP: "minigroups"}
+PLURAL = {
+    Kind.WEBINAR: "webinars", Kind.MINIGROUP: "minigroups", Kind.P2P: "p2p", Kind.CHAT: "chats"
+}  # fmt: skip
 CREATE_SHAPE: dict[Kind, type[ClassCreate]] = {
     Kind.WEBINAR: WebinarCreate,
     Kind.MINIGROUP: MinigroupCreate,
+    Kind.P2P: P2PCreate,
+    Kind.CHAT: ChatCreate,
 }
+# Kinds with a whiteboard (`POST …/whiteboard`; a p2p is seeded with one unless told not to).
+WHITEBOARD_KINDS = (Kind.MINIGROUP, Kind.P2P)
+
+
+def seed_of(data: ClassCreate) -> list[EventCreate]:
+    return activity.whiteboard_events() if isinstance(data, P2PCreate) and data.whiteboard else []
 
 
 def keys(plain: list[str] | None, bracketed: list[str] | None) -> list[str]:
@@ -101,10 +113,12 @@ def class_routes(kind: Kind) -> type[Controller]:
                 body = await request.body()
                 key = Key(check_key(idempotency_key), fingerprint(request.url.path, body))
             p = runtime(state)
+            wanted = strict(data, shape)
             async with p.db.unit() as tx:
                 outcome = await service.create_class(
-                    tx, media_of(state), p.settings, principal, kind, strict(data, shape), key
-                )
+                    tx, media_of(state), p.settings, principal, kind, wanted, key,
+                    hub=hub_of(state), seed=seed_of(wanted),
+                )  # fmt: skip
             headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
             return Response(outcome.body, status_code=outcome.status, headers=headers)
 
@@ -213,7 +227,7 @@ def class_routes(kind: Kind) -> type[Controller]:
         ) -> DownloadLink:
             return DownloadLink(await link(state, principal, ref_of(class_id), activity.HLS))
 
-        if kind is Kind.MINIGROUP:
+        if kind in WHITEBOARD_KINDS:
 
             @post(f"{by_id}/whiteboard", status_code=201, summary="Create a whiteboard")
             async def whiteboard(
@@ -230,6 +244,8 @@ def class_routes(kind: Kind) -> type[Controller]:
 
 WebinarRoutes = class_routes(Kind.WEBINAR)
 MinigroupRoutes = class_routes(Kind.MINIGROUP)
+P2PRoutes = class_routes(Kind.P2P)
+ChatRoutes = class_routes(Kind.CHAT)
 
 
 @post("/api/v1/classes/{class_id:str}/end", status_code=200, tags=["classes"],

@@ -46,6 +46,23 @@ class MinigroupCreate(ClassCreate, kw_only=True):
     host: AccountId
 
 
+class P2PCreate(ClassCreate, kw_only=True):
+    """The original's p2p: a two-party call, unbounded in time unless given one, not recorded
+    (unless asked), its chat open; `whiteboard` seeds the room with a whiteboard."""
+
+    locked_chat: bool = False
+    record: bool = False
+    whiteboard: bool = True
+
+
+class ChatCreate(ClassCreate, kw_only=True):
+    """An event room only: no media (backend `none`), nothing recorded, the chat open."""
+
+    backend: Literal["none"] | None = "none"
+    locked_chat: bool = False
+    record: Literal[False] = False
+
+
 class ClassRecreate(Struct):
     time: TimeBounds | None = None
     locked_chat: bool = True

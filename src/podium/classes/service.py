@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,9 @@ from podium.config import Settings
 from podium.db import Executor, Row, Unit
 from podium.errors import Conflict, NotFound, ValidationFailed
 from podium.idempotency import Outcome
+from podium.rooms.live import Hub
+from podium.rooms.schemas import EventCreate
+from podium.rooms.service import store_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,12 +152,14 @@ async def read_class(
 async def create_class(
     tx: Unit, media: Media, settings: Settings, principal: Principal, kind: Kind,
     data: ClassCreate, key: idempotency.Key | None = None, *, alone: bool = True,
+    hub: Hub | None = None, seed: Sequence[EventCreate] = (),
 ) -> Outcome:  # fmt: skip
     """Create the class with its event room and conference room, all or nothing: the media
     room is made first (holding nothing), then the class and both rooms are stored in one
     statement; a refused store destroys the media room again. With an Idempotency-Key, a
     retry answers the first response. `alone`: the create is its unit's whole work (a use
-    case that stores more in the same unit, like a session with its participants, says no)."""
+    case that stores more in the same unit, like a session with its participants, says no).
+    `seed`: events the new room starts with (a p2p's whiteboard), in the same unit."""
     authorize(principal, Action.CREATE_CLASS, data.audience)
     check_time(data.time)
     backend = media.choose(data.backend)
@@ -168,7 +173,10 @@ async def create_class(
         backend.retire(tx, conference_room_id, placement)  # made for nothing: the key's work won
         return done
     created = await _insert(tx, settings, kind, data, backend.name, conference_room_id, placement,
-                            alone and key is None)  # fmt: skip
+                            alone and key is None and not seed)  # fmt: skip
+    for event in seed:
+        assert hub is not None  # a seeded create names the hub its events are announced on
+        await store_event(tx, hub, created.real_time.event_room_id, principal, event)
     if key is not None:
         await idempotency.store(tx, data.audience, key, 201, created)
     return Outcome(201, created, replayed=False)

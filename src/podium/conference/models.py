@@ -149,7 +149,7 @@ def pick_turn_host(kind: str, scope: str, hosts: tuple[str, ...] | list[str]) ->
     of its scope), so both peers meet on one TURN server."""
     if not hosts:
         return None
-    if kind == "session":
+    if kind in ("session", "p2p"):
         digest = hashlib.sha256(scope.encode()).digest()
         return hosts[int.from_bytes(digest[:8], "big") % len(hosts)]
     return random.choice(hosts)  # noqa: S311  (spreading load, not a secret)
