@@ -50,7 +50,8 @@ ANY_TOKEN = {
 HELD = {
     ("GET", "/api/v1/event_rooms/{room_id}/events"), ("GET", "/api/v1/event_rooms/{room_id}/state"),
     ("POST", "/api/v1/event_rooms/{room_id}/events"), ("POST", "/api/v1/classes/{class_id}/media"),
-    ("GET", "/api/v1/classes/{class_id}/participants"), ("POST", "/api/v1/event_rooms/{room_id}/enter"),
+    ("GET", "/api/v1/classes/{class_id}/participants"),
+    ("POST", "/api/v1/event_rooms/{room_id}/enter"),
 }  # fmt: skip
 
 
