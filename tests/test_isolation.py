@@ -99,6 +99,28 @@ class World:
         mini = await ok(await client.post("/api/v1/minigroups", json={
             "title": f"M {MARK}", "scope": "target-m", "audience": "example.org", "host": "h",
             "tags": tags}))  # fmt: skip
+        pair = await ok(
+            await client.post(
+                "/api/v1/p2p",
+                json={
+                    "title": f"P {MARK}",
+                    "scope": "target-p",
+                    "audience": "example.org",
+                    "tags": tags,
+                },
+            )
+        )
+        chat = await ok(
+            await client.post(
+                "/api/v1/chats",
+                json={
+                    "title": f"C {MARK}",
+                    "scope": "target-c",
+                    "audience": "example.org",
+                    "tags": tags,
+                },
+            )
+        )
         guest = await ok(
             await client.post(
                 f"/api/v1/classes/{mini['class_id']}/participants",
@@ -123,6 +145,7 @@ class World:
             json={"display_name": "mod", "role": "moderator"}))  # fmt: skip
         self.ids = {
             "webinars": web["class_id"], "minigroups": mini["class_id"],
+            "p2p": pair["class_id"], "chats": chat["class_id"],
             "classes": mini["class_id"], "room_id": mini["real_time"]["event_room_id"],
             "web_room": web["real_time"]["event_room_id"],
             "participant_id": guest["participant_id"], "session_id": session["session_id"],
@@ -167,12 +190,13 @@ ROUTES = _routes()
 
 
 def _fill(path: str, ids: dict[str, str]) -> str:
-    kind = "webinars" if "/webinars/" in path else "minigroups"
+    kind = next((k for k in ("webinars", "p2p", "chats") if f"/{k}/" in path), "minigroups")
     v1 = path.startswith("/v1/")
     values = {
         "class_id": ids[kind if kind in path else "classes"],
         "room_id": ids["room_id"], "audience": "example.org",
-        "class_scope": "target-w" if kind == "webinars" else "target-m",
+        "class_scope": {"webinars": "target-w", "p2p": "target-p", "chats": "target-c"}.get(
+            kind, "target-m"),
         "participant_id": ids["session_participant"] if v1 else ids["participant_id"],
         "session_id": ids["session_id"], "property_id": "p", "account_id": "someone",
         "production_id": ids["production_id"], "edition_id": ids["edition_id"],
@@ -190,6 +214,8 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Any:
     table: list[tuple[str, Any]] = [
         (r"^/api/v1/webinars$", {"title": "t", "scope": "iso-w", "audience": "example.org"}),
         (r"^/api/v1/minigroups$", {"scope": "iso-m", "audience": "example.org", "host": "h"}),
+        (r"^/api/v1/(p2p|chats)$", {"scope": "iso-pc", "audience": "example.org"}),
+        (r"/ban$", {"ban": True, "class_id": ids["minigroups"], "last_seen_op_id": 0}),
         (r"/events$", {"type": "hand", "data": {"up": True}}),
         (r"/properties/", {"v": 1}),
         (r"/recreate$|/whiteboard$|/media$", {}),
@@ -286,12 +312,14 @@ def _expected(caller: str, method: str, path: str) -> set[int]:
         return {401}
     if caller.startswith("another tenant"):
         return {403, 404} if names_a_class else own_things
-    guest_elsewhere = caller == "a guest held in the lobby" and "/webinars/" in path
+    guest_elsewhere = caller == "a guest held in the lobby" and any(
+        f"/{k}/" in path for k in ("webinars", "p2p", "chats")
+    )
     if caller == "a participant of another class" or guest_elsewhere:
         return {403, 404} if names_a_class else own_things
     # `/rooms/:id/…` is the same route as `/event_rooms/:id/…` (the original client's prefix).
     path = path.replace("/api/v1/rooms/", "/api/v1/event_rooms/")
-    generic = re.sub(r"/(webinars|minigroups)/", "/{kind}/", path)
+    generic = re.sub(r"/(webinars|minigroups|p2p|chats)/", "/{kind}/", path)
     if caller == "a guest held in the lobby":
         if (method, path) in HELD:
             return {412}

@@ -19,7 +19,7 @@ from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
 from podium import logs, outbound
-from podium.accounts.routes import AccountRoutes
+from podium.accounts.routes import AccountRoutes, BanRoutes
 from podium.auth.cors import Cors, Routes
 from podium.auth.service import TenantDirectory, sync_configured
 from podium.broker import broker_for
@@ -181,6 +181,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             RoomRoutes,
             live,
             AccountRoutes,
+            BanRoutes,
             NotificationRoutes,
             MediaRoutes,
             ClassMediaRoutes,

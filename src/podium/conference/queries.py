@@ -76,6 +76,14 @@ DO UPDATE SET revoked_at = coalesce(media_grants.revoked_at, now())
 RETURNING id
 """
 
+# A lifted ban gives the account its grant back (it joins again as before).
+RESTORE_GRANT = """
+UPDATE media_grants g SET revoked_at = NULL
+FROM classes c
+WHERE c.id = $1 AND c.audience = $2 AND g.conference_room_id = c.conference_room_id
+  AND g.account_id = $3
+"""
+
 # Active grants of rooms: who may be in them, and as what.
 GRANTS = """
 SELECT conference_room_id, id, account_id, role FROM media_grants

@@ -84,3 +84,8 @@ async def hang_up(
     grant_id = await tx.fetchval(queries.REVOKE_GRANT, uuid.uuid4(), row["room_id"], account_id)
     media.of(row["backend"]).hang_up(tx, row, grant_id)
     return True
+
+
+async def restore_media(tx: Unit, audience: str, class_id: uuid.UUID, account_id: str) -> None:
+    """The account's revoked grant in the class works again (a lifted ban)."""
+    await tx.execute(queries.RESTORE_GRANT, class_id, audience, account_id)

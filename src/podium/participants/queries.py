@@ -76,6 +76,8 @@ SELECT p.id, p.class_id, p.audience, p.account_id, p.role, p.link_version, p.sin
        p.link_used_at IS NOT NULL AS used, p.canceled_at IS NOT NULL AS canceled,
        p.display_name, c.title, c.ended_at IS NOT NULL AS ended,
        c.kind, c.canceled_at IS NOT NULL AS class_canceled,
+       EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = c.event_room_id
+               AND b.account_id = p.account_id) AS banned,
        extract(epoch FROM c.starts_at)::float8 AS starts_at,
        extract(epoch FROM c.ends_at)::float8 AS ends_at
 FROM participants p JOIN classes c ON c.id = p.class_id
@@ -91,5 +93,7 @@ WHERE p.id = $1 AND c.id = p.class_id AND p.link_version = $2 AND p.canceled_at 
   AND NOT (p.single_use AND p.link_used_at IS NOT NULL)
   AND (c.starts_at IS NULL OR c.starts_at <= now()) AND (c.ends_at IS NULL OR c.ends_at > now())
   AND c.canceled_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM room_bans b WHERE b.room_id = c.event_room_id
+                  AND b.account_id = p.account_id)
 RETURNING p.id
 """

@@ -176,6 +176,9 @@ async def cancel_participant(
     await hang_up(tx, media, principal.audience, row["class_id"], account_id)
 
 
+BANNED = "this account is banned from the class"
+
+
 def _refusal(row: Row | None, version: int) -> tuple[str, str] | None:
     """Why the link (version `version` of the participant in `row`) does not open now."""
     return link_refusal(
@@ -196,6 +199,8 @@ async def look(db: Executor, key: str, entry_token: str) -> LinkLook:
         return LinkLook(None, None, None, None, None, None, None, None, "link_invalid",
                         "this entry link is not valid")  # fmt: skip
     refusal = _refusal(row, parsed[1])
+    if refusal is None and row["banned"]:
+        refusal = ("banned", BANNED)
     if refusal is None and row["ended"]:
         refusal = ("link_expired", "the class has ended")
     code, reason = refusal or (None, None)
@@ -222,7 +227,10 @@ async def enter(
     participant_id, version = parsed
     if await tx.fetchval(queries.USE_LINK, participant_id, version) is None:
         row = await tx.fetchrow(queries.FOR_LINK, participant_id)
-        code, message = _refusal(row, version) or ("link_revoked", "this link no longer works")
+        code, message = _refusal(row, version) or (
+            ("banned", BANNED) if row and row["banned"] else
+            ("link_revoked", "this link no longer works")
+        )  # fmt: skip
         error = Gone if code in ("link_revoked", "link_used") else Forbidden
         raise error(message, code=code, field="entry_token")
     row = await tx.fetchrow(queries.FOR_LINK, participant_id)

@@ -239,14 +239,24 @@ async def set_ban(
     the tenant is told (`room.ban`)."""
     authorize(principal, Action.UPDATE_CLASS)
     room = await read_room(tx, principal, room_id)
-    if data.value:
-        await tx.execute(queries.BAN, room_id, data.account_id, data.reason, principal.account_id)
-        tx.after_commit(lambda: hub.publish(room_id, ban_message(data.account_id)))
-    else:
-        await tx.execute(queries.UNBAN, room_id, data.account_id)
+    await apply_ban(tx, hub, room_id, data.account_id, data.value, data.reason,
+                    principal.account_id)  # fmt: skip
     await notify(tx, principal.audience, "room.ban",
                  {"room_id": room_id, "account_id": data.account_id, "value": data.value,
                   "reason": data.reason}, room.class_id)  # fmt: skip
+
+
+async def apply_ban(
+    tx: Unit, hub: Hub, room_id: uuid.UUID, account_id: str, value: bool, reason: str | None,
+    by: str,
+) -> None:  # fmt: skip
+    """Ban the account from the room (once the unit commits, its live sockets there close, in
+    every process) or lift the ban. The caller has judged who may."""
+    if value:
+        await tx.execute(queries.BAN, room_id, account_id, reason, by)
+        tx.after_commit(lambda: hub.publish(room_id, ban_message(account_id)))
+    else:
+        await tx.execute(queries.UNBAN, room_id, account_id)
 
 
 async def list_bans(db: Executor, principal: Principal, room_id: uuid.UUID) -> list[Ban]:

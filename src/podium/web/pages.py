@@ -34,11 +34,12 @@ REFUSALS = {
     "link_not_yet_valid": ("The class has not started yet", "Come back when it starts; this "
                            "link will open it then."),
     "link_expired": ("The class has ended", "This link no longer opens it."),
+    "banned": ("You cannot join this class", "A moderator removed you from it."),
 }  # fmt: skip
 
 # The HTTP status of a refused link's page, as POST /api/v1/join would answer it.
 STATUS = {"link_invalid": 404, "link_revoked": 410, "link_used": 410,
-          "link_not_yet_valid": 403, "link_expired": 403}  # fmt: skip
+          "link_not_yet_valid": 403, "link_expired": 403, "banned": 403}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
