@@ -44,6 +44,7 @@ ANY_TOKEN = {
     ("PUT", "/api/v1/account/properties/{property_id}"),
     ("POST", "/api/v1/classes/{class_id}/media"), ("POST", "/api/v1/event_rooms/{room_id}/events"),
     ("POST", "/api/v1/event_rooms/{room_id}/enter"),
+    ("POST", "/api/v1/classrooms/{class_id}/tokens"),
     ("POST", "/v1/sessions"),  # refused, but as 403 only after the body is read as spec 004's
 }  # fmt: skip
 # Where the lobby holds its guest back (412).

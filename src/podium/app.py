@@ -29,6 +29,7 @@ from podium.classes.routes import (
     MinigroupRoutes,
     P2PRoutes,
     WebinarRoutes,
+    classroom_token,
     end_class,
     set_presenter,
 )
@@ -177,6 +178,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             ChatRoutes,
             end_class,
             set_presenter,
+            classroom_token,
             EventRoomRoutes,
             RoomRoutes,
             live,

@@ -30,7 +30,3 @@ VALUES ($1, $2, 1, $3, $4, $5)
 ON CONFLICT (audience, account_id) DO NOTHING
 RETURNING last_op_id
 """
-
-BAN_CLASS = """
-SELECT id, event_room_id FROM classes WHERE id = $1 AND audience = $2
-"""

@@ -8,7 +8,8 @@ from typing import Any
 from podium.accounts import queries
 from podium.accounts.schemas import BanOperation, BanUpdate
 from podium.auth.models import Principal
-from podium.auth.policy import Action, authorize, sees
+from podium.auth.policy import Action, authorize
+from podium.classes.service import rooms_of
 from podium.conference.backends import Media
 from podium.conference.service import hang_up, restore_media
 from podium.db import Executor, Row, Unit
@@ -38,10 +39,7 @@ async def update_property(
 
 async def _class_to_ban(db: Executor, principal: Principal, class_id: uuid.UUID) -> Row:
     authorize(principal, Action.UPDATE_CLASS, class_id=class_id)
-    row = await db.fetchrow(queries.BAN_CLASS, class_id, principal.audience)
-    if row is None or not sees(principal, class_id):
-        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
-    return row
+    return await rooms_of(db, principal, class_id)
 
 
 async def last_ban_operation(

@@ -121,6 +121,14 @@ def issue(key: str, audience: str, participant: dict[str, Any], ttl_seconds: int
     return jwt.encode(claims, key, algorithm="HS256")
 
 
+def issue_class(key: str, audience: str, account_id: str, class_id: str, ttl_seconds: int) -> str:
+    """An end-user token that acts in one class only (`POST /api/v1/classrooms/:id/tokens`)."""
+    now = int(time.time())
+    claims = {"iss": PODIUM_ISSUER, "aud": audience, "sub": account_id, "iat": now,
+              "exp": now + ttl_seconds, "cid": class_id}  # fmt: skip
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
 def issue_client(key: str, audience: str, client_id: str, ttl_seconds: int) -> str:
     """A Session API client's access token: the tenant's backend, through that client."""
     now = int(time.time())
@@ -138,7 +146,12 @@ def verify_issued(token: str, key: str, audience: str) -> Principal:
         if claims.get("svc") is True:
             return Principal(audience=audience, account_id=str(claims["sub"]), is_service=True,
                              expires_at=float(claims["exp"]) + LEEWAY_SECONDS)  # fmt: skip
-        participant_id, class_id = uuid.UUID(claims["pid"]), uuid.UUID(claims["cid"])
+        class_id = uuid.UUID(claims["cid"])
+        if "pid" not in claims:  # an end user's token for one class (issue_class)
+            return Principal(audience=audience, account_id=str(claims["sub"]), is_service=False,
+                             expires_at=float(claims["exp"]) + LEEWAY_SECONDS,
+                             classes=frozenset({class_id}))  # fmt: skip
+        participant_id = uuid.UUID(claims["pid"])
     except jwt.ExpiredSignatureError:
         raise Unauthorized("the token has expired", code="token_expired") from None
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:

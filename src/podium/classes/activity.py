@@ -3,17 +3,20 @@ viewing positions, class properties, and the recording download."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 from podium import links
+from podium.auth import tokens
 from podium.auth.models import Principal
 from podium.auth.policy import Action, authorize
 from podium.classes import queries
-from podium.classes.service import ClassRef, check_visible, existing
+from podium.classes.schemas import LiveToken
+from podium.classes.service import ClassRef, check_visible, existing, rooms_of
 from podium.config import Settings
 from podium.db import Executor, Unit
-from podium.errors import Conflict, NotFound
+from podium.errors import Conflict, NotFound, Unauthorized
 from podium.rooms.live import Hub
 from podium.rooms.schemas import EventCreate
 from podium.rooms.service import store_event, store_or_relay
@@ -144,3 +147,37 @@ async def set_presenter(
         raise Conflict("the class has ended", code="class_closed")
     await store_event(tx, hub, row["event_room_id"], principal,
                       EventCreate(type="presenter", data={"account_id": account_id}))  # fmt: skip
+
+
+LIVE_TOKEN_SECONDS = 15 * 60
+
+
+async def live_token(
+    db: Executor, settings: Settings, key: str, principal: Principal, class_id: uuid.UUID
+) -> LiveToken:
+    """A short-lived token that acts in this class only, as the caller: a participant's token
+    stays that participant's (its role, its place in the lobby); anyone else's becomes an end
+    user's token for this class (a tenant's backend gets no service rights through it). It
+    never outlives the caller's own token, so it cannot stretch one."""
+    authorize(principal, Action.READ_CLASS)
+    row = await rooms_of(db, principal, class_id)
+    now = time.time()
+    ttl = int(min(LIVE_TOKEN_SECONDS, principal.expires_at - now))
+    if ttl < 1:
+        raise Unauthorized("the token is about to expire; get a new one", code="token_expired")
+    if principal.participant_id is not None:
+        token = tokens.issue(key, principal.audience, {
+            "id": principal.participant_id, "account_id": principal.account_id,
+            "class_id": class_id, "role": principal.role}, ttl)  # fmt: skip
+    else:
+        token = tokens.issue_class(key, principal.audience, principal.account_id, str(class_id),
+                                   ttl)  # fmt: skip
+    base = settings.base_url
+    return LiveToken(
+        token=token, token_type="Bearer", expires_in=ttl,  # noqa: S106  (a type, not a secret)
+        expires_at=int(now) + ttl,
+        account_id=principal.account_id, class_id=class_id, event_room_id=row["event_room_id"],
+        conference_room_id=row["conference_room_id"],
+        live_url=f"ws{base.removeprefix('http')}/api/v1/event_rooms/{row['event_room_id']}/live",
+        media_url=f"{base}/api/v1/classes/{class_id}/media",
+    )  # fmt: skip

@@ -249,6 +249,9 @@ RETURNING id, kind
 """
 
 KIND_OF = "SELECT kind FROM classes WHERE id = $1 AND audience = $2"
+ROOMS_OF = (
+    "SELECT id, event_room_id, conference_room_id FROM classes WHERE id = $1 AND audience = $2"
+)
 
 # A class's stage handed to another account (its host): only while the class runs. Answers the
 # event room the pages hear it in.

@@ -26,6 +26,7 @@ from podium.classes.schemas import (
     ClassRecreate,
     ClassUpdate,
     DownloadLink,
+    LiveToken,
     MinigroupCreate,
     P2PCreate,
     PositionSave,
@@ -265,3 +266,11 @@ async def set_presenter(
     async with p.db.unit() as tx:
         await activity.set_presenter(tx, hub_of(state), principal, parse_id(class_id, "class_id"),
                                      strict(data, PresenterUpdate).account_id)  # fmt: skip
+
+
+@post("/api/v1/classrooms/{class_id:str}/tokens", status_code=200, tags=["classes"],
+      summary="A short-lived token for this class only, and where to go live with it")  # fmt: skip
+async def classroom_token(class_id: FromPath[str], principal: Caller, state: State) -> LiveToken:
+    p = runtime(state)
+    return await activity.live_token(p.db, p.settings, tenants_of(state).issuing_key, principal,
+                                     parse_id(class_id, "class_id"))  # fmt: skip

@@ -156,3 +156,20 @@ class PresenterUpdate(Struct):
     """Whose stage it is now (the class's host); null: nobody's but those who manage it."""
 
     account_id: AccountId | None
+
+
+class LiveToken(Struct):
+    """What a browser needs to go live in a class (the original's `fetchTokenData`, whose
+    real-time bus credentials Podium's live socket replaces): a short-lived token that acts in
+    this class only, as the caller (a participant stays that participant), and where to use it."""
+
+    token: str
+    token_type: Literal["Bearer"]
+    expires_in: int  # seconds; never beyond the caller's own token
+    expires_at: int  # unix seconds
+    account_id: str
+    class_id: UUID
+    event_room_id: UUID
+    conference_room_id: UUID
+    live_url: str  # the room's live WebSocket: add `?access_token=<token>[&after=<seq>]`
+    media_url: str  # POST here (with the token) for the Janus URL, room and grant

@@ -241,6 +241,14 @@ async def existing(db: Executor, principal: Principal, ref: ClassRef) -> Row:
     return row
 
 
+async def rooms_of(db: Executor, principal: Principal, class_id: uuid.UUID) -> Row:
+    """A class of any kind, by id: its id and rooms, or 404."""
+    row = await db.fetchrow(queries.ROOMS_OF, class_id, principal.audience)
+    if row is None or not sees(principal, class_id):
+        raise NotFound(f"no class {class_id} in this audience", code="class_not_found")
+    return row
+
+
 def check_visible(principal: Principal, ref: ClassRef) -> None:
     """404 before a one-statement use case on a class the token does not act in."""
     if ref.id is not None and not sees(principal, ref.id):
