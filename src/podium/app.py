@@ -13,12 +13,12 @@ import swagger_ui
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import CacheControlHeader, State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
-from podium import logs, outbound
+from podium import logs, openapi, outbound
 from podium.accounts.routes import AccountRoutes, BanRoutes
 from podium.auth.cors import Cors, Routes
 from podium.auth.service import TenantDirectory, sync_configured
@@ -79,7 +79,14 @@ async def healthz() -> dict[str, str]:
 
 @get("/openapi.json", summary="The OpenAPI document", include_in_schema=False)
 async def openapi_json(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
-    return Response(request.app.openapi_schema.to_schema(), media_type="application/json")
+    return Response(openapi.document(request.app.openapi_schema), media_type="application/json")
+
+
+class DocsPage(SwaggerRenderPlugin):
+    """Swagger UI with the document the API serves (statuses and problems completed), inline."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, openapi.document(openapi_schema))
 
 
 @get("/readyz", summary="The database is reachable", tags=["health"], operation_class=NoToken)
@@ -141,20 +148,19 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             await webhooks.aclose()
             await db.close()
 
-    openapi = OpenAPIConfig(
+    docs = OpenAPIConfig(
         title="Podium",
         version="0.1.0",
         description="Webinars and online classes: see docs/api.md.",
         path="/docs",
         render_plugins=[
-            SwaggerRenderPlugin(
+            DocsPage(
                 path="/",
                 js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{DOCS_ASSETS}/swagger-ui.css",
                 standalone_preset_js_url=f"{DOCS_ASSETS}/swagger-ui-standalone-preset.js",
                 favicon=f"<link rel='icon' href='{DOCS_ASSETS}/favicon-32x32.png'>",
             ),
-            JsonRenderPlugin(path="/openapi.json"),
         ],
         components=Components(
             security_schemes={
@@ -206,7 +212,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         dependencies=PROVIDERS,
         exception_handlers={Exception: handle},
         lifespan=[lifespan],
-        openapi_config=openapi,
+        openapi_config=docs,
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
