@@ -117,7 +117,7 @@ def _problem(status: int) -> dict[str, Any]:
 # Spec 003's lobby and SIP read their body by hand (who asks is judged before what they ask, so a
 # bad body is refused after the token, with the spec's 400): the document still shows it.
 SPEC_003_BODIES = {
-    "lobby": {
+    "LobbyUpdate": {
         "type": "object",
         "required": ["state"],
         "properties": {
@@ -128,7 +128,7 @@ SPEC_003_BODIES = {
             "opens_before_minutes": {"type": ["integer", "null"], "minimum": 0},
         },
     },
-    "sip": {
+    "SipUpdate": {
         "type": "object",
         "required": ["state"],
         "properties": {"state": {"type": "integer", "enum": [0, 1, 2],
@@ -137,6 +137,7 @@ SPEC_003_BODIES = {
     },
 }  # fmt: skip
 SPEC_003_PATH = re.compile(r"/\{class_id\}/(lobby|sip)$")
+SPEC_003_SHAPE = {"lobby": "LobbyUpdate", "sip": "SipUpdate"}
 
 
 # Bodies the framework cannot type: handlers that answer a stored JSON value as it is (a property,
@@ -147,22 +148,34 @@ ANY_JSON = re.compile(r"/properties/\{property_id\}$|/events\.json$")
 def complete(built: dict[str, Any]) -> dict[str, Any]:
     """The framework's document, made true (a copy; `built` is not changed)."""
     doc = copy.deepcopy(built)
-    doc.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = PROBLEM
+    schemas.update(SPEC_003_BODIES)
+    for schema in schemas.values():
+        if schema.get("type") == "object" and schema.get("properties") == {}:
+            # A shape without fields is `{}` and nothing more (else `oneOf` with it is ambiguous).
+            schema["additionalProperties"] = False
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for param in operation.get("parameters") or []:
-                if param.get("in") == "path" and param.get("name") in UUID_PARAMS:
+                if param.get("in") != "path":
+                    continue
+                if param.get("name") in UUID_PARAMS:
                     param["schema"] = {"type": "string", "format": "uuid"}
+                elif "oneOf" in param.get("schema", {}):
+                    # A handler that serves two paths takes each path's parameters as optional;
+                    # in its own path a parameter is always there.
+                    param["schema"] = {"type": "string"}
             responses: dict[str, Any] = operation["responses"]
             responses.pop("400", None)  # the framework's shape, never sent
             spec_003 = SPEC_003_PATH.search(path)
             if spec_003 and method == "put" and "requestBody" not in operation:
+                shape = {"$ref": f"#/components/schemas/{SPEC_003_SHAPE[spec_003.group(1)]}"}
                 operation["requestBody"] = {
-                    "required": True,
-                    "content": {"application/json": {"schema": SPEC_003_BODIES[spec_003.group(1)]}},
-                }
+                    "required": True, "content": {"application/json": {"schema": shape}}
+                }  # fmt: skip
             if ANY_JSON.search(path) and method == "get":
                 for media in responses.get("200", {}).get("content", {}).values():
                     media["schema"] = {"description": "any JSON value"}

@@ -45,8 +45,15 @@ from podium.validation import Body, check_storable, strict
 
 # `class_keys=a&class_keys=b` and `class_keys[]=a` are both accepted (spec 001 clients use both).
 Keys = Annotated[list[str] | None, QueryParameter(required=False)]
-ClassKeysB = Annotated[list[str] | None, QueryParameter(name="class_keys[]", required=False)]
-AccountKeysB = Annotated[list[str] | None, QueryParameter(name="account_keys[]", required=False)]
+# (The bracketed spelling is left out of the document: a generated client has one parameter a name.)
+ClassKeysB = Annotated[
+    list[str] | None,
+    QueryParameter(name="class_keys[]", required=False, include_in_schema=False),
+]
+AccountKeysB = Annotated[
+    list[str] | None,
+    QueryParameter(name="account_keys[]", required=False, include_in_schema=False),
+]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)]
 OptionalPath = FromPath[str | None]
 PropertyId = Annotated[str, PathParameter(min_length=1, max_length=255)]
@@ -108,7 +115,7 @@ def class_routes(kind: Kind) -> type[Controller]:
             principal: Caller,
             state: State,
             idempotency_key: IdempotencyKey = None,
-        ) -> Response[Any]:
+        ) -> Response[ClassRead]:
             key = None
             if idempotency_key is not None:
                 body = await request.body()

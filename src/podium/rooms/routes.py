@@ -19,6 +19,7 @@ from podium.rooms.schemas import (
     Event,
     EventCreate,
     LockedTypesUpdate,
+    NotStored,
     Room,
     RoomEnter,
     RoomUpdate,
@@ -33,7 +34,11 @@ Limit = Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_PAGE)
 Offset = Annotated[int, QueryParameter(required=False, ge=0, le=BIGINT_MAX)]
 AgentsLimit = Annotated[int, QueryParameter(required=False, ge=1, le=service.MAX_AGENTS_PAGE)]
 Sets = Annotated[list[str] | None, QueryParameter(required=False)]
-SetsB = Annotated[list[str] | None, QueryParameter(name="sets[]", required=False)]
+# `sets[]=a` (the original client's spelling) works too; the document names `sets` only, as a
+# generated client can have one parameter per name.
+SetsB = Annotated[
+    list[str] | None, QueryParameter(name="sets[]", required=False, include_in_schema=False)
+]
 
 
 class EventRoomRoutes(Controller):
@@ -57,13 +62,13 @@ class EventRoomRoutes(Controller):
     @post("/events", summary="Post an event as a participant")
     async def create_event(
         self, room_id: FromPath[str], data: Body[EventCreate], principal: Caller, state: State
-    ) -> Response[Any]:
+    ) -> Response[Event | NotStored]:
         p = runtime(state)
         async with p.db.unit() as tx:
             event = await service.post_event(tx, hub_of(state), principal,
                                              parse_id(room_id, "room_id"),
                                              strict(data, EventCreate))  # fmt: skip
-        return Response(event if event is not None else {}, status_code=201)
+        return Response(event if event is not None else NotStored(), status_code=201)
 
     @get("/events", summary="List a room's events in order, with a cursor")
     async def events(

@@ -20,11 +20,11 @@ from podium.sessions.models import parse_flag
 from podium.sessions.schemas import (
     Participant,
     ParticipantCreationRequest,
-    ParticipantPage,
     ParticipantUpdateRequest,
     Session,
     SessionCreationRequest,
     SessionPage,
+    SessionParticipantPage,
     SessionUpdateRequest,
     UnitResponse,
 )
@@ -106,7 +106,7 @@ class SessionRoutes(Controller):
     async def participants(
         self, session_id: FromPath[str], principal: Caller, state: State,
         deleted_participants: Flag = None,
-    ) -> ParticipantPage:  # fmt: skip
+    ) -> SessionParticipantPage:  # fmt: skip
         p = runtime(state)
         return await service.session_participants(
             p.db, principal, session_id, links(state),

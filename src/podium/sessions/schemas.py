@@ -71,7 +71,7 @@ class SessionPage(Struct):
     page_count: int
 
 
-class ParticipantPage(Struct):
+class SessionParticipantPage(Struct):
     content: list[Participant]
     more: bool
     page: int

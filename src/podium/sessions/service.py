@@ -44,11 +44,11 @@ from podium.sessions.models import (
 from podium.sessions.schemas import (
     Participant,
     ParticipantCreationRequest,
-    ParticipantPage,
     ParticipantUpdateRequest,
     Session,
     SessionCreationRequest,
     SessionPage,
+    SessionParticipantPage,
     SessionUpdateRequest,
     UnitResponse,
 )
@@ -255,10 +255,10 @@ async def add_participant(
 async def session_participants(
     db: Executor, principal: Principal, session_id: str, links: participants.Links,
     deleted: bool,
-) -> ParticipantPage:  # fmt: skip
+) -> SessionParticipantPage:  # fmt: skip
     row = await _row(db, principal, _id(session_id, "session_id"))
     people = (await _people(db, [row["id"]], deleted, links))[row["id"]]
-    return ParticipantPage(content=people, more=False, page=0, page_size=len(people),
+    return SessionParticipantPage(content=people, more=False, page=0, page_size=len(people),
                            page_count=1 if people else 0)  # fmt: skip
 
 
