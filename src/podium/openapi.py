@@ -17,6 +17,7 @@ from http import HTTPStatus
 from typing import Any
 
 from podium.errors import PROBLEM_JSON
+from podium.storage import MEDIA_TYPES, OTHER_MEDIA
 
 PROBLEM = {
     "type": "object",
@@ -87,7 +88,7 @@ UUID_PARAMS = {"class_id", "room_id", "participant_id", "session_id", "edition_i
 def statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     """The error statuses a route answers."""
     found = {503}  # the database went away: say so, the client retries
-    open_route = operation.get("security") == []
+    open_route = operation.get("security") in ([], [{}])  # no token, or a token not needed
     if open_route:
         found.add(429)  # routes without a token are rate-limited per address
     else:
@@ -145,6 +146,22 @@ SPEC_003_SHAPE = {"lobby": "LobbyUpdate", "sip": "SipUpdate"}
 ANY_JSON = re.compile(r"/properties/\{property_id\}$|/events\.json$")
 
 
+# Stored media behind a signed link: the object as it is (whole, or the range asked for), a
+# redirect to the object store's own signed URL, or an empty 416 for a range beyond its end.
+STREAMS = re.compile(r"^/api/v1/streams/")
+
+
+def _media_responses() -> dict[str, Any]:
+    body = {"schema": {"type": "string", "format": "binary"}}
+    content = {media: body for media in sorted({*MEDIA_TYPES.values(), OTHER_MEDIA})}
+    return {
+        "200": {"description": "The stored object", "content": content},
+        "206": {"description": "The range of it asked for (`Range: bytes=…`)", "content": content},
+        "302": {"description": "The object store's own signed URL (`Location`)"},
+        "416": {"description": "The range is beyond the object's end"},
+    }
+
+
 def complete(built: dict[str, Any]) -> dict[str, Any]:
     """The framework's document, made true (a copy; `built` is not changed)."""
     doc = copy.deepcopy(built)
@@ -176,6 +193,9 @@ def complete(built: dict[str, Any]) -> dict[str, Any]:
                 operation["requestBody"] = {
                     "required": True, "content": {"application/json": {"schema": shape}}
                 }  # fmt: skip
+            if STREAMS.search(path):
+                responses.clear()
+                responses.update(_media_responses())
             if ANY_JSON.search(path) and method == "get":
                 for media in responses.get("200", {}).get("content", {}).values():
                     media["schema"] = {"description": "any JSON value"}

@@ -26,6 +26,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 # Objects up to this size are read back whole and hashed after they are written.
 VERIFY_HASH_BELOW = 16 * 1024 * 1024
 
+# What a stored object is served as, by its name's suffix (anything else: octet-stream).
+MEDIA_TYPES = {".mp4": "video/mp4", ".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t",
+               ".json": "application/json"}  # fmt: skip
+OTHER_MEDIA = "application/octet-stream"
+
 
 class StorageError(Exception):
     """The store refused, or what it holds is not what was written."""

@@ -77,6 +77,14 @@ async def test_a_preflight_from_a_tenants_origin_passes(cors_client: AsyncTestCl
         "Origin": "https://evil.example", "Access-Control-Request-Method": "PATCH"})  # fmt: skip
     assert other.status_code == 204 and "access-control-allow-origin" not in other.headers
     assert (await cors_client.options("/nowhere")).status_code == 404
+    # The original web client library's labels (`setLabels`) pass, or its calls would be refused.
+    labelled = await cors_client.options("/api/v1/rooms/x/events", headers={
+        "Origin": APP, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,ulms-app-audience,"
+                                          "ulms-app-label,ulms-app-version,ulms-scope"})  # fmt: skip
+    assert labelled.headers["access-control-allow-headers"] == (
+        "authorization, content-type, ulms-app-audience, ulms-app-label, ulms-app-version, "
+        "ulms-scope")  # fmt: skip
 
 
 async def test_answers_are_readable_only_from_the_token_tenants_origins(

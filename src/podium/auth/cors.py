@@ -33,10 +33,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]  # the framework's own handler types are narrower
 
-# Request headers a browser may send (what Podium reads), answered to a preflight.
+# Request headers a browser may send (what Podium reads), answered to a preflight; and the labels
+# the original web client library sends with every call once an app sets them (`setLabels`), which
+# Podium ignores but must let through, or the browser refuses the call.
 ALLOWED_HEADERS = frozenset({
     "authorization", "content-type", "idempotency-key", "x-request-id", "accept",
     "accept-language", "if-match", "if-none-match",
+    "ulms-app-audience", "ulms-app-label", "ulms-app-version", "ulms-scope",
 })  # fmt: skip
 EXPOSED_HEADERS = "Retry-After, Idempotent-Replayed, Location, ETag, Content-Disposition"
 MAX_AGE_SECONDS = 600

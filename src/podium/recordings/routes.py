@@ -24,11 +24,9 @@ from podium.ids import parse_id
 from podium.recordings import editions, service
 from podium.recordings.editions import Change, ChangeCreate, Edition
 from podium.runtime import runtime
-from podium.storage import Storage, check_key
+from podium.storage import MEDIA_TYPES, OTHER_MEDIA, Storage, check_key
 from podium.validation import Body, strict
 
-TYPES = {".mp4": "video/mp4", ".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t",
-         ".json": "application/json"}  # fmt: skip
 CHUNK = 256 * 1024
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 MAP_URI = re.compile(r'^#EXT-X-MAP:.*URI="([^"]+)"')
@@ -97,7 +95,7 @@ class StreamRoutes(Controller):
             check_key(key)
         except ValueError:
             raise _not_found() from None
-        media_type = TYPES.get(Path(key).suffix, "application/octet-stream")
+        media_type = MEDIA_TYPES.get(Path(key).suffix, OTHER_MEDIA)
         local = p.storage.local_path(key)
         if local is None:  # S3: a playlist names presigned segments, anything else redirects
             if key.endswith(".m3u8"):

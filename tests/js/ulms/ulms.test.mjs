@@ -20,6 +20,10 @@ const as = (token) => ({ getToken: async () => token });
 const service = { dispatcher: new Dispatcher(base, http, as(env.service)), event: new HTTPEvent(base, http, as(env.service)) };
 const student = { dispatcher: new Dispatcher(base, http, as(env.student)), event: new HTTPEvent(base, http, as(env.student)) };
 const { audience } = env;
+// What an app built on the library does first: every call then carries these label headers.
+for (const client of [service.dispatcher, service.event, student.dispatcher, student.event]) {
+  client.setLabels({ app_audience: audience, app_label: "podium-test", app_version: "1.0.0", scope: env.minigroup.scope });
+}
 const room = env.minigroup.event_room_id;
 
 test("Dispatcher.readScope reads every kind by audience and scope", async () => {
