@@ -199,6 +199,17 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     stop(proc, timeout=30)
 
 
+@pytest.fixture
+def server_address(database_url: str) -> Iterator[str]:
+    """`127.0.0.1:<port>` of a real `podium serve` process on the test's database."""
+    port = free_port()
+    proc = start_server(database_url, port)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_server(proc)
+
+
 class RedisServer:
     """A private redis-server on a free loopback port (Debian package `redis-server`)."""
 

@@ -9,7 +9,6 @@ import json
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ import asyncpg
 import httpx
 import pytest
 
-from podium.embedded import free_port
-from tests.conftest import start_server, stop_server, token_for
+from tests.conftest import token_for
 
 HERE = Path(__file__).resolve().parent / "js" / "ulms"
 
@@ -32,13 +30,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def server(database_url: str) -> Iterator[str]:
-    port = free_port()
-    proc = start_server(database_url, port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop_server(proc)
+def server(server_address: str) -> str:
+    return f"http://{server_address}"
 
 
 async def classes(url: str) -> dict[str, Any]:

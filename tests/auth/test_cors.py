@@ -80,8 +80,9 @@ async def test_a_preflight_from_a_tenants_origin_passes(cors_client: AsyncTestCl
     # The original web client library's labels (`setLabels`) pass, or its calls would be refused.
     labelled = await cors_client.options("/api/v1/rooms/x/events", headers={
         "Origin": APP, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type,ulms-app-audience,"
-                                          "ulms-app-label,ulms-app-version,ulms-scope"})  # fmt: skip
+        "Access-Control-Request-Headers":
+            "authorization,content-type,ulms-app-audience,ulms-app-label,ulms-app-version,"
+            "ulms-scope"})  # fmt: skip
     assert labelled.headers["access-control-allow-headers"] == (
         "authorization, content-type, ulms-app-audience, ulms-app-label, ulms-app-version, "
         "ulms-scope")  # fmt: skip

@@ -170,35 +170,43 @@ async def set_locked_types(
 ) -> Room:
     """Merge into the room's locked types; subscribers and the tenant (`room.update`) are told.
     The tenant, or the owners and moderators of the room's class, may."""
-    current = await read_room(tx, principal, room_id)
-    authorize(principal, Action.UPDATE_CLASS, class_id=current.class_id)
-    row = await tx.fetchrow(
-        queries.MERGE_LOCKED_TYPES, room_id, principal.audience, data.locked_types
-    )
-    if row is None:
-        raise _room_not_found(room_id)
-    room = _room(row)
-    await notify(tx, principal.audience, "room.update", room, room.class_id)
-    tx.after_commit(lambda: hub.publish(room_id, room_message(room_frame(room))))
-    return room
+    await _managed_room(tx, principal, room_id)
+    return await _changed(tx, hub, principal, room_id, queries.MERGE_LOCKED_TYPES,
+                          data.locked_types)  # fmt: skip
 
 
 async def set_whiteboard_access(
     tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, data: WhiteboardAccessUpdate
 ) -> Room:
-    """Merge into who may draw; like locked types, subscribers and the tenant are told. Only
-    a room that checks access (a minigroup's, a p2p's) takes it: elsewhere it would change
-    nothing, and the original refused it."""
-    current = await read_room(tx, principal, room_id)
-    authorize(principal, Action.UPDATE_CLASS, class_id=current.class_id)
-    row = await tx.fetchrow(queries.SELECT_ROOM, room_id, principal.audience)
-    if row is None or not row["checks_whiteboard"]:
+    """Merge into who may draw; told as locked types are. Only a room that checks access (a
+    minigroup's, a p2p's) takes it: elsewhere it would change nothing, and the original refused
+    it."""
+    if not (await _managed_room(tx, principal, room_id))["checks_whiteboard"]:
         raise ValidationFailed(
             "this room does not check whiteboard access (only a minigroup's or a p2p's does)",
             field="whiteboard_access", code="whiteboard_access_not_checked",
         )  # fmt: skip
-    row = await tx.fetchrow(queries.MERGE_WHITEBOARD_ACCESS, room_id, principal.audience,
-                            data.whiteboard_access)  # fmt: skip
+    return await _changed(tx, hub, principal, room_id, queries.MERGE_WHITEBOARD_ACCESS,
+                          data.whiteboard_access)  # fmt: skip
+
+
+async def _managed_room(tx: Unit, principal: Principal, room_id: uuid.UUID) -> Row:
+    """The room, when the caller may change it: the tenant, or its class's owners and
+    moderators (404 outside the caller's audience or classes)."""
+    row = await tx.fetchrow(queries.SELECT_ROOM, room_id, principal.audience)
+    authorize(principal, Action.READ_CLASS)
+    if row is None or not sees(principal, row["class_id"]):
+        raise _room_not_found(room_id)
+    authorize(principal, Action.UPDATE_CLASS, class_id=row["class_id"])
+    return row
+
+
+async def _changed(
+    tx: Unit, hub: Hub, principal: Principal, room_id: uuid.UUID, merge: str, value: Any
+) -> Room:
+    """Merge `value` into the room by `merge` (room $1, audience $2, value $3); once the unit
+    commits, live subscribers get the room, and the tenant is told (`room.update`)."""
+    row = await tx.fetchrow(merge, room_id, principal.audience, value)
     if row is None:
         raise _room_not_found(room_id)
     room = _room(row)
