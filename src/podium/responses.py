@@ -1,9 +1,16 @@
-"""Answers that are a bare JSON value (a property can be a string, a number or null)."""
+"""Answers that are a bare JSON value (a property can be a string, a number or null), or `{}`."""
 
 from typing import Any
 
 import msgspec
 from litestar import Response
+
+
+class Empty(msgspec.Struct, forbid_unknown_fields=True):
+    """`{}`: done, nothing more to say (the original services answered so)."""
+
+
+EMPTY = Empty()
 
 _encode = msgspec.json.Encoder().encode
 

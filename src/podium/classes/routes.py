@@ -37,7 +37,7 @@ from podium.conference.backends import media_of
 from podium.dependencies import Caller
 from podium.idempotency import Key, check_key, fingerprint
 from podium.ids import parse_id
-from podium.responses import json_value
+from podium.responses import EMPTY, Empty, json_value
 from podium.rooms.live import hub_of
 from podium.rooms.schemas import EventCreate
 from podium.runtime import runtime
@@ -187,21 +187,21 @@ def class_routes(kind: Kind) -> type[Controller]:
         async def events(
             self, class_id: FromPath[str], data: Body[EventCreate], principal: Caller,
             state: State,
-        ) -> dict[str, Any]:  # fmt: skip
+        ) -> Empty:  # fmt: skip
             p = runtime(state)
             async with p.db.unit() as tx:
                 await activity.post_event(tx, hub_of(state), principal, ref_of(class_id),
                                           strict(data, EventCreate))  # fmt: skip
-            return {}
+            return EMPTY
 
         @post(f"{by_id}/timestamps", status_code=201, summary="Save the caller's position")
         async def timestamps(
             self, class_id: FromPath[str], data: Body[PositionSave], principal: Caller,
             state: State,
-        ) -> dict[str, Any]:  # fmt: skip
+        ) -> Empty:  # fmt: skip
             position = strict(data, PositionSave).position
             await activity.save_position(runtime(state).db, principal, ref_of(class_id), position)
-            return {}
+            return EMPTY
 
         @get(f"{by_id}/properties/{{property_id:str}}", summary="Read one class property")
         async def read_property(
@@ -240,11 +240,11 @@ def class_routes(kind: Kind) -> type[Controller]:
             @post(f"{by_id}/whiteboard", status_code=201, summary="Create a whiteboard")
             async def whiteboard(
                 self, class_id: FromPath[str], principal: Caller, state: State
-            ) -> dict[str, Any]:
+            ) -> Empty:
                 p = runtime(state)
                 async with p.db.unit() as tx:
                     await activity.create_whiteboard(tx, hub_of(state), principal, ref_of(class_id))
-                return {}
+                return EMPTY
 
     Routes.__name__ = Routes.__qualname__ = f"{plural.title()}Routes"
     return Routes

@@ -23,6 +23,7 @@ from podium.errors import NotFound
 from podium.ids import parse_id
 from podium.recordings import editions, service
 from podium.recordings.editions import Change, ChangeCreate, Edition
+from podium.responses import EMPTY, Empty
 from podium.runtime import runtime
 from podium.storage import MEDIA_TYPES, OTHER_MEDIA, Storage, check_key
 from podium.validation import Body, strict
@@ -226,20 +227,18 @@ class EditionRoutes(Controller):
         await editions.delete_change(runtime(state).db, principal, change)
 
     @post("/editions/{edition_id:str}/commit", status_code=202, summary="Commit an edition")
-    async def commit(
-        self, edition_id: FromPath[str], principal: Caller, state: State
-    ) -> dict[str, Any]:
+    async def commit(self, edition_id: FromPath[str], principal: Caller, state: State) -> Empty:
         async with runtime(state).db.unit() as tx:
             await editions.commit(tx, principal, parse_id(edition_id, "edition_id"))
-        return {}
+        return EMPTY
 
     @post("/audiences/{audience:str}/classes/{class_scope:str}/editions/{edition_id:str}",
           status_code=202, summary="Commit an edition of a class (dispatcher route)")  # fmt: skip
     async def commit_for_class(
         self, audience: FromPath[str], class_scope: FromPath[str], edition_id: FromPath[str],
         principal: Caller, state: State,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> Empty:  # fmt: skip
         within(principal, audience)
         async with runtime(state).db.unit() as tx:
             await editions.commit(tx, principal, parse_id(edition_id, "edition_id"), class_scope)
-        return {}
+        return EMPTY

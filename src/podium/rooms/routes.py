@@ -10,6 +10,7 @@ from litestar.params import FromPath, QueryParameter
 
 from podium.dependencies import Caller
 from podium.ids import parse_id
+from podium.responses import EMPTY, Empty
 from podium.rooms import service
 from podium.rooms.live import hub_of
 from podium.rooms.schemas import (
@@ -168,12 +169,12 @@ class EventRoomRoutes(Controller):
     @patch("/agents", summary="Ban or unban an account in the room")
     async def agents(
         self, room_id: FromPath[str], data: Body[AgentUpdate], principal: Caller, state: State
-    ) -> dict[str, Any]:
+    ) -> Empty:
         p = runtime(state)
         async with p.db.unit() as tx:
             await service.set_ban(tx, hub_of(state), principal, parse_id(room_id, "room_id"),
                                   strict(data, AgentUpdate))  # fmt: skip
-        return {}
+        return EMPTY
 
     @get("/agents", summary="The room's agents: who entered it or is connected to its live socket")
     async def list_agents(
