@@ -132,8 +132,9 @@ SERVER_LOGS: dict[int, Path] = {}
 
 
 def start_server(
-    database_url: str, port: int, extra_env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+    database_url: str, port: int, extra_env: dict[str, str] | None = None,
+    args: tuple[str, ...] = (),
+) -> subprocess.Popen[bytes]:  # fmt: skip
     """A real `podium serve` process on the test database, ready when this returns."""
     env = {
         **os.environ,
@@ -145,7 +146,7 @@ def start_server(
     log = tempfile.NamedTemporaryFile(prefix="podium-server-", suffix=".log", delete=False)  # noqa: SIM115
     with log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "podium.cli", "serve", "--port", str(port)],
+            [sys.executable, "-m", "podium.cli", "serve", "--port", str(port), *args],
             env=env,
             cwd=ROOT,
             stdout=log,

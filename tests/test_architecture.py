@@ -19,8 +19,8 @@ CAPABILITIES = {
 # Plumbing: what every capability may use, and which uses none of them.
 PLUMBING = {
     "broker", "config", "connections", "db", "dbpool", "embedded", "errors", "idempotency",
-    "ids", "jobs", "links", "logs", "openapi", "outbound", "ratelimit", "responses", "runtime",
-    "storage",
+    "ids", "jobs", "links", "logs", "metrics", "observe", "openapi", "outbound", "ratelimit",
+    "responses", "runtime", "storage",
     "validation",
 }  # fmt: skip
 # The composition root and the edge helpers may import anything (nothing imports the root).

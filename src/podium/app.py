@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gc
+import hmac
+import ipaddress
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.static_files import create_static_files_router
 
-from podium import logs, openapi, outbound
+from podium import logs, metrics, openapi, outbound
 from podium.accounts.routes import AccountRoutes, BanRoutes
 from podium.auth.cors import Cors, Routes
 from podium.auth.service import TenantDirectory, sync_configured
@@ -34,17 +37,19 @@ from podium.classes.routes import (
     set_presenter,
 )
 from podium.clients.routes import token
-from podium.conference.backends import Media
+from podium.conference.backends import Media, media_of
 from podium.conference.routes import ClassMediaRoutes, MediaRoutes
 from podium.config import Settings
 from podium.db import Database, Unit
 from podium.dependencies import PROVIDERS, NoToken
-from podium.errors import ServiceUnavailable, problem_response
+from podium.errors import NotFound, ServiceUnavailable, problem_response
+from podium.jobs import STATS as JOB_STATS
 from podium.jobs import JobRegistry, JobRunner
 from podium.lobby import service as lobby
 from podium.lobby.routes import LobbyQueueRoutes, set_lobby
 from podium.notifications import service as notifications
 from podium.notifications.routes import NotificationRoutes
+from podium.observe import Observe
 from podium.participants.routes import ClassParticipantRoutes, ParticipantRoutes, join
 from podium.ratelimit import limiter_for
 from podium.recordings import editions
@@ -87,6 +92,33 @@ class DocsPage(SwaggerRenderPlugin):
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         return super().render(request, openapi.document(openapi_schema))
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # not an address (a Unix socket, a test client)
+        return False
+
+
+@get("/metrics", include_in_schema=False, media_type=metrics.CONTENT_TYPE)
+async def metrics_page(request: Request[Any, Any, Any], state: State) -> bytes:
+    """Prometheus: with PODIUM_METRICS_TOKEN, for that bearer token only; without, for callers
+    on this machine only (a scraper on another machine needs the token)."""
+    p = runtime(state)
+    expected = p.settings.metrics_token
+    given = request.headers.get("authorization", "")
+    if expected is not None:
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise NotFound("no such page", code="not_found")
+    elif not (request.client and _loopback(request.client.host)):
+        raise NotFound("no such page", code="not_found")
+    db = p.db
+    metrics.db_pool_in_use.set(db.pool.in_use)
+    metrics.db_pool_waiting.set(db.pool.waiting)
+    await state.scrape.refresh(lambda: db.fetch(JOB_STATS),
+                               lambda: media_of(state).janus.status(db))  # fmt: skip
+    return metrics.exposition(state.scrape)
 
 
 @get("/readyz", summary="The database is reachable", tags=["health"], operation_class=NoToken)
@@ -139,6 +171,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             # walk it all and stall every request in flight.
             gc.collect()
             gc.freeze()
+            metrics.process_up.set(1)
             yield
         finally:
             await podium.jobs.stop()
@@ -147,6 +180,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             await podium.limiter.close()
             await webhooks.aclose()
             await db.close()
+            metrics.process_gone(os.getpid())  # its live gauges stop counting
 
     docs = OpenAPIConfig(
         title="Podium",
@@ -178,6 +212,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             healthz,
             readyz,
             openapi_json,
+            metrics_page,
             WebinarRoutes,
             MinigroupRoutes,
             P2PRoutes,
@@ -215,6 +250,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         openapi_config=docs,
         request_max_body_size=settings.max_body_bytes,
         debug=False,
+        logging_config=None,  # the process configures its own (logs.configure): JSON or text
     )
     # Browsers on the tenants' own origins (auth/cors.py), around everything the app answers.
     routes: list[Routes] = []
@@ -226,7 +262,10 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
         return routes[0]
 
     app.asgi_handler = Cors(app.asgi_handler, route_table, tenants.origins)  # type: ignore[assignment]
+    # Outermost: the request id, the access line and the request's metrics see every answer.
+    app.asgi_handler = Observe(app.asgi_handler)  # type: ignore[assignment]
     app.state.podium = podium
     # What capabilities share, each read through its own accessor (see runtime.py).
     app.state.tenants, app.state.hub, app.state.media = tenants, hub, media
+    app.state.scrape = metrics.Scrape()
     return app

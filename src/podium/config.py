@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     # Access tokens issued for an entry link last this long, and never past the class's end.
     participant_token_seconds: int = Field(default=12 * 3600, ge=60, le=7 * 86400)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # `json`: one JSON object a line (for a log collector); `text`: for a terminal.
+    log_format: Literal["text", "json"] = "text"
+    # `/metrics` (Prometheus): with a token, only `Authorization: Bearer <token>` reads it;
+    # without one, only callers on this machine (loopback) do.
+    metrics_token: str | None = Field(default=None, min_length=16)
     # Recordings (the recordings capability): where finished media and event dumps are kept
     # (file://<dir> or s3://bucket?endpoint=…&region=…; default file://<data dir>/storage), how
     # many janus-pp-rec/ffmpeg processes one Podium process runs at once (default: its cores),

@@ -45,6 +45,10 @@ class ConnectionPool:
     def in_use(self) -> int:
         return self._count - len(self._idle)
 
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
     async def _open(self) -> asyncpg.Connection:
         self._count += 1
         try:

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.openapi.spec import Operation
 
+from podium import logs
 from podium.auth.models import Principal
 from podium.auth.service import bearer_token, tenants_of
 from podium.runtime import runtime
@@ -27,7 +28,9 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     token = bearer_token(
         request.headers.get("authorization"), request.query_params.get("access_token")
     )
-    return await tenants_of(request.app.state).authenticate(token)
+    principal = await tenants_of(request.app.state).authenticate(token)
+    logs.note(tenant=principal.audience)  # the request's log lines say whose it was
+    return principal
 
 
 PROVIDERS = {"principal": Provide(provide_principal)}

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from podium import metrics
 from podium.db import Database, Executor, Row
 
 log = logging.getLogger(__name__)
@@ -159,6 +160,19 @@ WHERE id = $1 AND lease_token = $2 AND done_at IS NULL
 PRUNE = "DELETE FROM jobs WHERE done_at < now() - interval '7 days'"
 
 
+# What `/metrics` reads of the queue: per kind, the jobs due or waiting, how long the oldest due
+# one has waited, and those that gave up.
+STATS = """
+SELECT kind,
+       count(*) FILTER (WHERE done_at IS NULL AND failed_at IS NULL) AS queued,
+       extract(epoch FROM now() - min(run_at) FILTER (
+           WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= now()))::float8
+           AS oldest_seconds,
+       count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed
+FROM jobs GROUP BY kind ORDER BY kind
+"""
+
+
 async def enqueue(
     tx: Executor, kind: str, payload: dict[str, Any], *, run_at: float | None = None,
     key: str | None = None,
@@ -274,8 +288,11 @@ class JobRunner:
         kind = self.registry.kinds[job.kind]  # claims ask only for this process's kinds
         try:
             outcome = await self._work(job, kind, token)
-            if not isinstance(outcome, Lost):
+            if isinstance(outcome, Lost):
+                metrics.jobs_finished.labels(job.kind, "lost").inc()
+            else:
                 await self._finish(job, token, kind, outcome)
+                metrics.jobs_finished.labels(job.kind, "ok" if outcome is None else "retry").inc()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the database went away while finishing: the lease lapses

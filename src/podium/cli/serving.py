@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
+import tempfile
 from typing import Any
 
 import click
 import httpx
 
+from podium import logs, metrics
 from podium.auth import tokens
 from podium.auth.models import Tenant
 from podium.auth.service import add_tenant, generate_key, list_tenants
@@ -44,9 +45,9 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     settings = read_settings()
     host = host or settings.host
     port = port or settings.port
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
+    # Each server process writes its metrics here; /metrics, answered by any, adds them up.
+    os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="podium-metrics-")
     with database(settings) as url:
         base = f"http://{host}:{port}"
         click.echo(f"Podium on {base}  (API docs: {base}/docs, OpenAPI: {base}/openapi.json)")
@@ -89,7 +90,8 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             proxy_headers=bool(settings.trusted_proxies),
             forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
             log_level=settings.log_level,
-            access_log=False,
+            log_config=None,  # the process's own handler (logs.configure): JSON or text
+            access_log=False,  # podium.access writes one line a request, with its request id
             server_header=False,
         )
 
@@ -119,9 +121,7 @@ def worker() -> None:
     from podium.runtime import runtime
 
     settings = read_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s %(message)s"
-    )
+    logs.configure(settings.log_level, settings.log_format)
     with database(settings) as url:
         app = create_app(settings, url)
         kinds = sorted(runtime(app.state).jobs.registry.kinds)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 import weakref
 from collections import deque
@@ -28,6 +29,7 @@ from typing import Any
 import msgspec
 from litestar.datastructures import State
 
+from podium import metrics
 from podium.broker import Broker
 from podium.db import Database
 from podium.rooms import queries
@@ -149,6 +151,8 @@ class Subscriber:
     def drop(self, code: int, reason: str) -> None:
         if self.closed:
             return
+        if code == CLOSE_SLOW:
+            metrics.slow_consumers.inc()
         self.closed = True
         self._backlog.clear()
         task = asyncio.ensure_future(self._close(code, reason))
@@ -165,11 +169,11 @@ class RoomFeed:
         self.last_seq = 0
         self.ready = False  # until it knows where the room stands, messages wait
         self.starting: asyncio.Future[None] | None = None
-        self._inbox: deque[bytes] = deque()
+        self._inbox: deque[tuple[float, bytes]] = deque()
         self._draining: asyncio.Task[None] | None = None
 
     def receive(self, message: bytes) -> None:
-        self._inbox.append(message)
+        self._inbox.append((time.perf_counter(), message))
         self.kick()
 
     def kick(self) -> None:
@@ -182,11 +186,14 @@ class RoomFeed:
 
     async def _drain(self) -> None:
         while self._inbox:
-            message = self._inbox.popleft()
+            arrived, message = self._inbox.popleft()
             head, _, body = message.partition(b"\n")
             kind = head[:1]
             if kind == b"e":
                 await self._event(int(head[1:]) if len(head) > 1 else None, body.decode())
+                # From its arrival here to its write on this process's last socket (a write
+                # that must wait continues in the socket's own task).
+                metrics.fanout_lag.observe(time.perf_counter() - arrived)
             elif kind == b"b":
                 account_id = body.decode()
                 for subscriber in list(self.subscribers):
@@ -292,6 +299,8 @@ class Hub:
         # can be held for it (a resuming one overwrites it with what it read from the database).
         subscriber.last_seq = feed.last_seq
         feed.subscribers.add(subscriber)
+        metrics.live_sockets.inc()
+        metrics.live_rooms.set(len(self.rooms))
         await self.db.execute(queries.AGENT_JOINED, room_id, subscriber.account_id, self.node)
         return feed
 
@@ -306,12 +315,15 @@ class Hub:
         feed = self.rooms.get(room_id)
         if feed is None:
             return
-        feed.subscribers.discard(subscriber)
+        if subscriber in feed.subscribers:
+            feed.subscribers.discard(subscriber)
+            metrics.live_sockets.dec()
         if not any(s.account_id == subscriber.account_id for s in feed.subscribers):
             with contextlib.suppress(Exception):
                 await self.db.execute(queries.AGENT_LEFT, room_id, subscriber.account_id, self.node)
         if not feed.subscribers:
             del self.rooms[room_id]
+            metrics.live_rooms.set(len(self.rooms))
             await self.broker.unsubscribe(channel_of(room_id))
 
 

@@ -1,0 +1,146 @@
+"""Prometheus metrics (the maintained `prometheus-client`), correct with several server processes.
+
+`podium serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder before its workers start: each
+process then writes its counters there and `/metrics`, answered by any of them, adds them all up
+(live gauges sum the processes alive). Without the folder (an app in a test) the process's own
+registry answers. What is counted where it happens lives here as module-level metrics; what is a
+state of the shared database (queued jobs, Janus servers) is read when scraped (`Scrape`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# Request latency buckets: a class read is a few milliseconds, a media join can take a second.
+LATENCY = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+process_up = Gauge(
+    "podium_process_up", "1 for each server process alive (by pid)", multiprocess_mode="liveall"
+)
+requests = Counter(
+    "podium_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
+)
+request_seconds = Histogram(
+    "podium_http_request_duration_seconds", "Time to answer an HTTP request",
+    ["method", "route"], buckets=LATENCY,
+)  # fmt: skip
+live_sockets = Gauge(
+    "podium_live_sockets", "Live WebSockets open on event rooms", multiprocess_mode="livesum"
+)
+live_rooms = Gauge(
+    "podium_live_rooms", "Event rooms with a live subscriber here", multiprocess_mode="livesum"
+)
+fanout_lag = Histogram(
+    "podium_fanout_lag_seconds",
+    "From an event's publish to its write on the last live socket of the room (one process)",
+    buckets=LATENCY,
+)
+slow_consumers = Counter(
+    "podium_slow_consumers_closed_total", "Live sockets closed for not keeping up"
+)
+jobs_finished = Counter(
+    "podium_jobs_finished_total", "Jobs run to an end, by kind and outcome (ok, retry, lost)",
+    ["kind", "outcome"],
+)  # fmt: skip
+db_pool_in_use = Gauge(
+    "podium_db_pool_connections_in_use", "Database connections lent out",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+db_pool_waiting = Gauge(
+    "podium_db_pool_waiting", "Callers waiting for a database connection",
+    multiprocess_mode="livesum",
+)  # fmt: skip
+
+
+Rows = Iterable[Any]
+Query = Callable[[], Awaitable[Rows]]
+
+
+class Scrape(Collector):
+    """Gauges read from the shared database when scraped (the same whichever process answers):
+    jobs waiting and the age of the oldest by kind, failed jobs, Janus servers' health and load."""
+
+    def __init__(self) -> None:
+        self.jobs: Rows = ()
+        self.servers: Rows = ()
+
+    async def refresh(self, jobs: Query, servers: Query) -> None:
+        self.jobs, self.servers = await jobs(), await servers()
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        queued = GaugeMetricFamily("podium_jobs_queued", "Jobs due or waiting, by kind",
+                                   labels=["kind"])  # fmt: skip
+        oldest = GaugeMetricFamily(
+            "podium_jobs_oldest_seconds", "Age of the oldest job due, by kind", labels=["kind"]
+        )
+        failed = GaugeMetricFamily("podium_jobs_failed", "Jobs that gave up, by kind",
+                                   labels=["kind"])  # fmt: skip
+        for row in self.jobs:
+            queued.add_metric([row["kind"]], row["queued"])
+            oldest.add_metric([row["kind"]], row["oldest_seconds"] or 0.0)
+            failed.add_metric([row["kind"]], row["failed"])
+        up = GaugeMetricFamily("podium_janus_up", "1 when the Janus server answered its last check",
+                               labels=["server"])  # fmt: skip
+        load = GaugeMetricFamily("podium_janus_load", "Slots the open rooms take on the server",
+                                 labels=["server"])  # fmt: skip
+        capacity = GaugeMetricFamily("podium_janus_capacity", "The server's slots",
+                                     labels=["server"])  # fmt: skip
+        for row in self.servers:
+            up.add_metric([row["id"]], 1.0 if row["healthy"] else 0.0)
+            load.add_metric([row["id"]], row["load"])
+            capacity.add_metric([row["id"]], row["capacity"])
+        yield from (queued, oldest, failed, up, load, capacity)
+
+
+def exposition(scrape: Scrape) -> bytes:
+    """The text every process's metrics add up to, and the shared state's."""
+    registry = CollectorRegistry()
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        from prometheus_client import REGISTRY
+
+        registry = REGISTRY  # this process only (an app in a test)
+    out = generate_latest(registry)
+    shared = CollectorRegistry()
+    shared.register(scrape)
+    try:
+        return out + generate_latest(shared)
+    finally:
+        shared.unregister(scrape)
+
+
+def process_gone(pid: int) -> None:
+    """A worker exited: its live gauges no longer count."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+class Timer:
+    """Seconds since it was made (for a histogram's observation)."""
+
+    __slots__ = ("start",)
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.start
