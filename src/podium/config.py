@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # WebSocket heartbeat: a ping this often; a peer that does not answer within as long is
     # closed (dead networks, sleeping laptops).
     ws_ping_seconds: float = Field(default=20.0, gt=0, le=600)
+    # On SIGTERM a process stops accepting, closes its live sockets with 1012 (clients resume
+    # elsewhere with `after=`), finishes the requests in flight for at most this long, hands its
+    # running jobs back and exits.
+    shutdown_seconds: float = Field(default=20.0, gt=0, le=600)
     # TURN servers offered to clients (JSON list of host or host:port); a read names one at
     # random (a two-party session always the same one, so both peers meet there).
     turn_hosts: list[str] = Field(default_factory=list)
