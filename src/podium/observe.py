@@ -10,9 +10,9 @@ matched no route counts as `unmatched`, so random paths cannot grow the series).
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -34,12 +34,26 @@ def request_id(headers: list[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name == REQUEST_ID and _SANE_ID.match(value):
             return value.decode()
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 class Observe:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # The series of each (method, route, status): looked up once, not per request.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def _count(self, method: str, route: str, status: int, seconds: float) -> None:
+        counter = self._counted.get((method, route, status))
+        if counter is None:
+            counter = metrics.requests.labels(method, route, str(status))
+            self._counted[(method, route, status)] = counter
+        counter.inc()
+        timer = self._timed.get((method, route))
+        if timer is None:
+            timer = self._timed[(method, route)] = metrics.request_seconds.labels(method, route)
+        timer.observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -67,7 +81,6 @@ class Observe:
             seconds = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             method = scope["method"]
-            metrics.requests.labels(method, route, str(status)).inc()
-            metrics.request_seconds.labels(method, route).observe(seconds)
+            self._count(method, route, status, seconds)
             context.update(route=route, status=status, duration_ms=round(seconds * 1000, 1))
             log.info("%s %s %s", method, route, status)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -85,7 +86,7 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
             ws_per_message_deflate=False,  # one encoded frame serves every subscriber
             ws_ping_interval=settings.ws_ping_seconds,  # dead peers: no pong in time closes
             ws_ping_timeout=settings.ws_ping_seconds,
-            timeout_graceful_shutdown=settings.shutdown_seconds,  # a bounded restart
+            timeout_graceful_shutdown=math.ceil(settings.shutdown_seconds),  # a bounded restart
             # Forwarded addresses count only from proxies the operator names (rate limits are
             # per client address; a forged header from anyone else must not reset them).
             proxy_headers=bool(settings.trusted_proxies),
