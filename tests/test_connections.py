@@ -10,8 +10,13 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
+from websockets.frames import Frame, Opcode
+from websockets.streams import StreamReader
 
+from podium.connections import text_frame
 from podium.embedded import free_port
 from tests.conftest import start_server, stop_server, token_for
 
@@ -119,3 +124,17 @@ async def test_a_live_websocket_outlives_the_head_deadline(server: int) -> None:
             assert r.status_code == 201
             frame = await asyncio.wait_for(ws.recv(), 5)
             assert '"seq":1' in str(frame)
+
+
+@given(st.binary(max_size=70_000) | st.sampled_from([b"a" * n for n in (125, 126, 65_535, 65_536)]))
+@settings(max_examples=60, deadline=None)
+def test_an_encoded_frame_is_what_a_client_reads(payload: bytes) -> None:
+    """The frames a live room writes to its sockets directly (connections.text_frame) parse, in
+    the websockets library, as one final unmasked text frame carrying the payload."""
+    reader = StreamReader()
+    reader.feed_data(text_frame(payload))
+    parser = Frame.parse(reader.read_exact, mask=False)
+    with pytest.raises(StopIteration) as done:
+        next(parser)
+    frame = done.value.value
+    assert frame.opcode is Opcode.TEXT and frame.fin and bytes(frame.data) == payload

@@ -31,6 +31,7 @@ from litestar.datastructures import State
 
 from podium import metrics
 from podium.broker import Broker
+from podium.connections import text_frame
 from podium.db import Database
 from podium.rooms import queries
 from podium.rooms.schemas import Event, Room
@@ -38,6 +39,8 @@ from podium.rooms.schemas import Event, Room
 log = logging.getLogger(__name__)
 
 MAX_BACKLOG = 512  # frames queued for one subscriber before it is dropped
+# Bytes a socket written to directly (pre-encoded frames) may have waiting before it is dropped.
+MAX_BUFFERED = 4 * 1024 * 1024
 PRESENCE_REFRESH = 15.0  # seconds between refreshes of this process's presence rows
 PRESENCE_WINDOW = PRESENCE_REFRESH * 3  # older rows belong to a process that died
 CLOSE_SLOW = 4008
@@ -46,6 +49,7 @@ CATCH_UP_PAGE = 500
 
 Send = Callable[[str], Coroutine[Any, Any, None]]
 Close = Callable[[int, str], Awaitable[None]]
+WriteFrame = Callable[[bytes], int]  # connections.GuardedWebSocket.write_frame
 
 _encode = msgspec.json.Encoder().encode
 
@@ -76,11 +80,32 @@ def room_message(frame: str) -> bytes:
     return b"r\n" + frame.encode()
 
 
+class Frame:
+    """One event's text frame, encoded as a whole WebSocket frame once, when a socket that takes
+    encoded frames first needs it."""
+
+    __slots__ = ("_encoded", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._encoded: bytes | None = None
+
+    def encoded(self) -> bytes:
+        if self._encoded is None:
+            self._encoded = text_frame(self.text.encode())
+        return self._encoded
+
+
 class Subscriber:
-    def __init__(self, account_id: str, send: Send, close: Close) -> None:
+    def __init__(
+        self, account_id: str, send: Send, close: Close, write_frame: WriteFrame | None = None
+    ) -> None:
         self.account_id = account_id
         self._send = send
         self._close = close
+        # The socket's direct writer of encoded frames (connections.FRAMES), when it has one
+        # and every frame goes out as it is (no lobby gate to judge frames one by one).
+        self._write_frame = write_frame
         self.last_seq = 0
         self.catching_up = True
         self._held: list[tuple[int | None, str]] = []
@@ -88,7 +113,7 @@ class Subscriber:
         self._writer: asyncio.Task[None] | None = None
         self.closed = False
 
-    def deliver(self, seq: int | None, frame: str) -> None:
+    def deliver(self, seq: int | None, frame: str, encoded: Frame | None = None) -> None:
         if self.closed:
             return
         if self.catching_up:
@@ -100,7 +125,7 @@ class Subscriber:
             if seq <= self.last_seq:
                 return  # already sent (from the database while catching up)
             self.last_seq = seq
-        self._write(frame)
+        self._write(frame, encoded)
 
     def caught_up(self) -> None:
         self.catching_up = False
@@ -108,10 +133,15 @@ class Subscriber:
         for seq, frame in held:
             self.deliver(seq, frame)
 
-    def _write(self, frame: str) -> None:
+    def _write(self, frame: str, encoded: Frame | None = None) -> None:
         if self._writer is not None and not self._writer.done():
             self._backlog.append(frame)
             if len(self._backlog) > MAX_BACKLOG:
+                self.drop(CLOSE_SLOW, "slow consumer")
+            return
+        if self._write_frame is not None:
+            buffered = self._write_frame((encoded or Frame(frame)).encoded())
+            if buffered > MAX_BUFFERED:  # -1: closing; its handler leaves the room
                 self.drop(CLOSE_SLOW, "slow consumer")
             return
         # Run the send until it would wait: when the socket can take the frame, that is the
@@ -181,8 +211,9 @@ class RoomFeed:
             self._draining = asyncio.ensure_future(self._drain())
 
     def fan_out(self, seq: int | None, frame: str) -> None:
+        encoded = Frame(frame)  # encoded once for every socket that takes encoded frames
         for subscriber in list(self.subscribers):
-            subscriber.deliver(seq, frame)
+            subscriber.deliver(seq, frame, encoded)
 
     async def _drain(self) -> None:
         while self._inbox:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from litestar import WebSocket, websocket
@@ -27,6 +27,7 @@ from podium.auth.admission import held_now
 from podium.auth.models import Principal
 from podium.auth.policy import sees
 from podium.auth.service import bearer_token, tenants_of
+from podium.connections import FRAMES
 from podium.db import Database
 from podium.errors import PodiumError, to_podium_error, validation_error
 from podium.rooms import queries, service
@@ -110,7 +111,11 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
     async def close(code: int, reason: str) -> None:
         await socket.close(code, reason)
 
-    subscriber = Subscriber(principal.account_id, send, close)
+    # Every frame goes out as it is unless a lobby gate judges each: then write encoded frames
+    # directly (a socket of `podium serve` can; an in-process test client goes through `send`).
+    extensions = cast(dict[str, Any], socket.scope.get("extensions") or {})
+    write_frame = None if lobby_gate is not None else extensions.get(FRAMES)
+    subscriber = Subscriber(principal.account_id, send, close, write_frame)
     await hub_of(socket.app.state).join(room, subscriber)
     try:
         if after is not None:
