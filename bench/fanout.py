@@ -257,10 +257,11 @@ def main() -> None:
 def targets(results: list[tuple[int, str, dict[str, float]]]) -> list[str]:
     """Issue 15's targets beside what this run measured: one process at 5,000 subscribers within
     2x the bare loop's p99; 10,000 in one room (across processes) all delivered, p99 <= 250 ms."""
-    by = {(n, name.split(":")[0].split(",")[0]): r for n, name, r in results}
+    by = {(n, name): r for n, name, r in results}
     lines = []
     for n in sorted({n for n, _, _ in results}):
-        limit, one = by.get((n, "limit")), by.get((n, "Podium"))
+        limit = by.get((n, "limit: bare broadcast loop"))
+        one = by.get((n, "Podium, 1 process"))
         if limit and one:
             ratio = one["p99_ms"] / limit["p99_ms"]
             goal = " (target <= 2x at 5,000)" if n == 5000 else ""
