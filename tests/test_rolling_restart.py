@@ -11,7 +11,6 @@ import itertools
 import json
 import shutil
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -26,16 +25,6 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None,
                                 reason="needs redis-server (Debian: redis-server)")  # fmt: skip
 SERVICE = token_for()
 SHUTDOWN_SECONDS = 10
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_a_rolling_restart_loses_no_event_and_no_request(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -166,18 +164,6 @@ async def test_refusals_close_with_a_reason(server: str, path: str, code: int) -
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == code
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (Debian: apt-get install redis-server)")
-    server = RedisServer(free_port())
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_two_processes_share_live_delivery_through_redis(
