@@ -94,6 +94,10 @@ class DocsPage(SwaggerRenderPlugin):
         return super().render(request, openapi.document(openapi_schema))
 
 
+async def _report_pool(db: Database) -> None:
+    metrics.pool_state(db.pool.in_use, db.pool.waiting)
+
+
 def _loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -114,8 +118,7 @@ async def metrics_page(request: Request[Any, Any, Any], state: State) -> bytes:
     elif not (request.client and _loopback(request.client.host)):
         raise NotFound("no such page", code="not_found")
     db = p.db
-    metrics.db_pool_in_use.set(db.pool.in_use)
-    metrics.db_pool_waiting.set(db.pool.waiting)
+    metrics.pool_state(db.pool.in_use, db.pool.waiting)
     await state.scrape.refresh(lambda: db.fetch(JOB_STATS),
                                lambda: media_of(state).janus.status(db))  # fmt: skip
     return metrics.exposition(state.scrape)
@@ -147,6 +150,8 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     storage = storage_for(settings.storage)
     pipeline = recordings.register(registry, db, settings, storage)
     editions.register(registry, db, pipeline.preroll)
+    # Each process reports its own database pool for /metrics (whichever process answers).
+    registry.every("metrics.pool", 5.0, lambda: _report_pool(db))
     # Live pages learn that their class ended from the room's own frame (it now has an end).
     lifecycle.on_class_ended("rooms", _tell_rooms_closed)
     tenants = TenantDirectory(db)

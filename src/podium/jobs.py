@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from podium import metrics
+from podium import logs, metrics
 from podium.db import Database, Executor, Row
 
 log = logging.getLogger(__name__)
@@ -169,7 +169,7 @@ SELECT kind,
            WHERE done_at IS NULL AND failed_at IS NULL AND run_at <= now()))::float8
            AS oldest_seconds,
        count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed
-FROM jobs GROUP BY kind ORDER BY kind
+FROM jobs WHERE done_at IS NULL GROUP BY kind ORDER BY kind
 """
 
 
@@ -285,6 +285,7 @@ class JobRunner:
         return len(rows)
 
     async def _run(self, job: Job, token: uuid.UUID) -> None:
+        logs.begin(job=job.id, kind=job.kind)  # the job's lines say which (its own task)
         kind = self.registry.kinds[job.kind]  # claims ask only for this process's kinds
         try:
             outcome = await self._work(job, kind, token)

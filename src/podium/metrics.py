@@ -10,7 +10,6 @@ state of the shared database (queued jobs, Janus servers) is read when scraped (
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -50,7 +49,7 @@ live_rooms = Gauge(
 )
 fanout_lag = Histogram(
     "podium_fanout_lag_seconds",
-    "From an event's publish to its write on the last live socket of the room (one process)",
+    "From an event's arrival in a process to its write on that process's last socket of the room",
     buckets=LATENCY,
 )
 slow_consumers = Counter(
@@ -110,6 +109,12 @@ class Scrape(Collector):
         yield from (queued, oldest, failed, up, load, capacity)
 
 
+def pool_state(in_use: int, waiting: int) -> None:
+    """This process's database pool (each process reports its own; the page sums them)."""
+    db_pool_in_use.set(in_use)
+    db_pool_waiting.set(waiting)
+
+
 def exposition(scrape: Scrape) -> bytes:
     """The text every process's metrics add up to, and the shared state's."""
     registry = CollectorRegistry()
@@ -132,15 +137,3 @@ def process_gone(pid: int) -> None:
     """A worker exited: its live gauges no longer count."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
-
-
-class Timer:
-    """Seconds since it was made (for a histogram's observation)."""
-
-    __slots__ = ("start",)
-
-    def __init__(self) -> None:
-        self.start = time.perf_counter()
-
-    def seconds(self) -> float:
-        return time.perf_counter() - self.start

@@ -21,17 +21,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from podium.errors import PROBLEM_JSON, NotFound
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[..., Awaitable[None]]  # the framework's own handler types are narrower
+from podium.observe import ASGIApp, Message, Receive, Scope, Send
 
 # Request headers a browser may send (what Podium reads), answered to a preflight; and the labels
 # the original web client library sends with every call once an app sets them (`setLabels`), which

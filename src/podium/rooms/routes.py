@@ -20,7 +20,6 @@ from podium.rooms.schemas import (
     Event,
     EventCreate,
     LockedTypesUpdate,
-    NotStored,
     Room,
     RoomEnter,
     RoomUpdate,
@@ -63,13 +62,13 @@ class EventRoomRoutes(Controller):
     @post("/events", summary="Post an event as a participant")
     async def create_event(
         self, room_id: FromPath[str], data: Body[EventCreate], principal: Caller, state: State
-    ) -> Response[Event | NotStored]:
+    ) -> Response[Event | Empty]:  # `{}`: a non-persistent event, delivered live, not stored
         p = runtime(state)
         async with p.db.unit() as tx:
             event = await service.post_event(tx, hub_of(state), principal,
                                              parse_id(room_id, "room_id"),
                                              strict(data, EventCreate))  # fmt: skip
-        return Response(event if event is not None else NotStored(), status_code=201)
+        return Response(event if event is not None else EMPTY, status_code=201)
 
     @get("/events", summary="List a room's events in order, with a cursor")
     async def events(

@@ -38,10 +38,6 @@ class Event(Struct):
     created_at: int  # unix milliseconds
 
 
-class NotStored(Struct, forbid_unknown_fields=True):
-    """`{}`: what posting a non-persistent event answers (delivered live, not stored)."""
-
-
 class StateItem(Event):
     """An item's newest version in a state read, with when its first version occurred (ns since
     the room opened): the cursor of the next page."""

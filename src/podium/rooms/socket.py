@@ -23,6 +23,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
+from podium import logs
 from podium.auth.admission import held_now
 from podium.auth.models import Principal
 from podium.auth.policy import sees
@@ -93,6 +94,7 @@ async def live(socket: WebSocket[Any, Any, Any], room_id: FromPath[str]) -> None
     if row["banned"]:
         await socket.close(CLOSE_BANNED, "banned from the room")
         return
+    logs.note(tenant=principal.audience, room_id=room, class_id=row["class_id"])
 
     # A participant the lobby holds back hears only the lobby's events until let in.
     held = await held_now(p.db, principal, row["class_id"])

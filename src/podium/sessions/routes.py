@@ -44,9 +44,9 @@ class SessionRoutes(Controller):
     async def create(
         self, principal: Caller, state: State, data: Body[SessionCreationRequest | None] = None
     ) -> Session:  # a missing or bad body is the service's 400, as spec 004 answers it
-        p, body = runtime(state), data
+        p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.create_session(tx, media_of(state), p.settings, principal, body,
+            return await service.create_session(tx, media_of(state), p.settings, principal, data,
                                                 links(state))  # fmt: skip
 
     @get("/sessions", summary="A page of sessions")
@@ -80,10 +80,10 @@ class SessionRoutes(Controller):
         self, session_id: FromPath[str], principal: Caller, state: State,
         data: Body[SessionUpdateRequest | None] = None,
     ) -> Session:  # fmt: skip
-        p, body = runtime(state), data
+        p = runtime(state)
         async with p.db.unit() as tx:
             return await service.update_session(tx, media_of(state), p.settings, principal,
-                                                session_id, body, links(state))  # fmt: skip
+                                                session_id, data, links(state))  # fmt: skip
 
     @delete("/sessions/{session_id:str}", status_code=200, summary="Cancel a session (for good)")
     async def cancel(
@@ -98,9 +98,9 @@ class SessionRoutes(Controller):
         self, session_id: FromPath[str], principal: Caller, state: State,
         data: Body[ParticipantCreationRequest | None] = None,
     ) -> Participant:  # fmt: skip
-        p, body = runtime(state), data
+        p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.add_participant(tx, principal, session_id, body, links(state))
+            return await service.add_participant(tx, principal, session_id, data, links(state))
 
     @get("/sessions/{session_id:str}/participants", summary="A session's participants")
     async def participants(
@@ -125,9 +125,9 @@ class SessionRoutes(Controller):
         self, participant_id: FromPath[str], principal: Caller, state: State,
         data: Body[ParticipantUpdateRequest | None] = None,
     ) -> Participant:  # fmt: skip
-        p, body = runtime(state), data
+        p = runtime(state)
         async with p.db.unit() as tx:
-            return await service.update_participant(tx, principal, participant_id, body,
+            return await service.update_participant(tx, principal, participant_id, data,
                                                     links(state))  # fmt: skip
 
     @delete("/participants/{participant_id:str}", status_code=200,
