@@ -27,12 +27,13 @@ class JanusServer:
     def __init__(
         self, server_id: str = "j1", capacity: int = 100, *,
         interface: str = "127.0.0.1", ice_enforce_list: str | None = None,
-        http_ip: str = "127.0.0.1",
+        http_ip: str = "127.0.0.1", rtp_ports: str = "20000-20999",
     ) -> None:  # fmt: skip
         """`interface` and `ice_enforce_list` are where media flows: Janus gathers no ICE
         candidates on loopback, so a media test gives it a veth inside a network namespace.
         `http_ip`: where its HTTP API listens (a browser in another namespace reaches it there;
-        the admin API stays on loopback)."""
+        the admin API stays on loopback). `rtp_ports`: its media ports (two servers in one
+        namespace each get their own range)."""
         self.http_ip = http_ip
         self.id = server_id
         self.capacity = capacity
@@ -56,7 +57,7 @@ class JanusServer:
             f' transports_folder = "{d}/transports" events_folder = "{d}/events"\n'
             f' loggers_folder = "{d}/loggers" interface = "{interface}"\n'
             f' admin_secret = "{self.admin_secret}" session_timeout = 60 }}\n'
-            f'media: {{ rtp_port_range = "20000-20999" }}\nnat: {{ {nat} }}\n'
+            f'media: {{ rtp_port_range = "{rtp_ports}" }}\nnat: {{ {nat} }}\n'
         )
         (d / "janus.transport.http.jcfg").write_text(
             f'general: {{ json = "plain" base_path = "/janus" http = true port = {self.port}'

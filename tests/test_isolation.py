@@ -227,6 +227,7 @@ def _body(method: str, path: str, ids: dict[str, str]) -> Any:
         (r"/locked_types$", {"locked_types": {"hand": True}}),
         (r"/whiteboard_access$", {"whiteboard_access": {"someone": True}}),
         (r"/enter$", {"agent_label": "web"}),
+        (r"/replicas$", {"scope": "iso-r", "audience": "example.org"}),
         (r"/lobby$", {"state": 1}),
         (r"/lobby/admit$", {"all": True}),
         (r"/lobby/deny$", {"participant_ids": [ids["participant_id"]]}),

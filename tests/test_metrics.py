@@ -24,7 +24,7 @@ SERIES = (  # as their `# TYPE` lines name them
     "podium_live_rooms", "podium_fanout_lag_seconds", "podium_slow_consumers_closed",
     "podium_jobs_finished", "podium_jobs_queued", "podium_jobs_oldest_seconds",
     "podium_jobs_failed", "podium_db_pool_connections_in_use", "podium_db_pool_waiting",
-    "podium_janus_up", "podium_janus_load", "podium_janus_capacity",
+    "podium_janus_up", "podium_janus_load", "podium_janus_capacity", "podium_janus_forwards",
 )  # fmt: skip
 
 

@@ -146,7 +146,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
     notifications.register_jobs(registry, db, webhooks, settings.webhook_retry_base_seconds)
     lifecycle.register_jobs(registry, db, settings)
     lobby.register_jobs(registry, db, hub, settings.jobs_poll_seconds)
-    media.register_jobs(registry, db, settings.janus_check_seconds)
+    media.register_jobs(registry, db, settings.janus_check_seconds, settings.forward_seconds)
     storage = storage_for(settings.storage)
     pipeline = recordings.register(registry, db, settings, storage)
     editions.register(registry, db, pipeline.preroll)

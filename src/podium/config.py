@@ -63,6 +63,9 @@ class JanusServerConfig(BaseModel):
     capacity: int = Field(default=100, ge=1)  # participant slots this server takes
     # Where Janus writes recordings (.mjr, a folder on the Janus host); unset: Janus's default.
     rec_dir: str | None = None
+    # The address other Janus servers send a forwarded presenter's RTP to (a webinar's replica
+    # rooms on this server); unset: all of its interfaces, and Janus names the address.
+    forward_host: str | None = None
 
 
 class Settings(BaseSettings):
@@ -93,6 +96,9 @@ class Settings(BaseSettings):
     # How often the pool is checked against the database (rooms a restarted Janus lost are
     # re-created, closed classes' rooms destroyed).
     janus_check_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # How often presenters' streams are checked and forwarded to their webinar's replica rooms
+    # (a presenter who starts publishing is seen in the replicas at most this much later).
+    forward_seconds: float = Field(default=1.0, gt=0, le=3600)
     # Live fan-out between processes: memory:// (one process) or redis://host:port/db.
     broker_url: str = "memory://"
     # Durable jobs (webhooks) and periodic tasks (classes that end, lobbies that open): how

@@ -102,11 +102,17 @@ class Scrape(Collector):
                                  labels=["server"])  # fmt: skip
         capacity = GaugeMetricFamily("podium_janus_capacity", "The server's slots",
                                      labels=["server"])  # fmt: skip
+        forwards = GaugeMetricFamily(
+            "podium_janus_forwards",
+            "Presenters forwarded into the server's replica rooms",
+            labels=["server"],
+        )
         for row in self.servers:
             up.add_metric([row["id"]], 1.0 if row["healthy"] else 0.0)
             load.add_metric([row["id"]], row["load"])
             capacity.add_metric([row["id"]], row["capacity"])
-        yield from (queued, oldest, failed, up, load, capacity)
+            forwards.add_metric([row["id"]], row.get("forwards", 0))
+        yield from (queued, oldest, failed, up, load, capacity, forwards)
 
 
 def pool_state(in_use: int, waiting: int) -> None:

@@ -61,7 +61,7 @@ EXTRA: list[tuple[set[str], str, set[int]]] = [
         rf"^/api/v1/({KINDS}/\{{class_id\}}|audiences/{_ANY}/{KINDS}/{_ANY})$",
         {409},
     ),
-    ({"post"}, rf"^/api/v1/{KINDS}/\{{class_id\}}/(recreate|events|whiteboard)$", {409}),
+    ({"post"}, rf"^/api/v1/{KINDS}/\{{class_id\}}/(recreate|events|whiteboard|replicas)$", {409}),
     ({"patch", "post"}, rf"^{ROOMS}(/events|/enter)?$", {409}),
     ({"post"}, r"^/api/v1/classes/\{class_id\}/(end|presenter)$", {409}),
     ({"post"}, r"^/api/v1/account/\{account_id\}/ban$", {409}),

@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from podium.conference.models import (
+    OBSERVER,
     MediaRole,
     ServerLoad,
     admit,
@@ -19,6 +20,7 @@ from podium.conference.models import (
     media_role,
     pick_turn_host,
     place,
+    plan_forwards,
     publishers_for,
     resized_load,
     slots,
@@ -135,3 +137,50 @@ def test_the_load_matters_only_to_a_join_that_grows_the_room(
         assert admit(load, capacity, reserve, counted, live, present) == admit(
             0, capacity, reserve, counted, live, present
         )
+
+
+def test_a_forwarded_presenter_and_a_silent_observer_are_no_intruders() -> None:
+    people = [
+        {"id": "far-presenter", "publisher": True, "remote": True},
+        {"id": f"{OBSERVER}-1a2b", "publisher": False},
+        {"id": f"{OBSERVER}-sends", "publisher": True},  # an observer never sends: hung up
+        {"id": "stranger", "publisher": False},
+    ]
+    assert intruders(people, {}) == [f"{OBSERVER}-sends", "stranger"]
+
+
+STREAMS = st.lists(
+    st.fixed_dictionaries(
+        {"type": st.sampled_from(["audio", "video"]), "mindex": st.integers(0, 3)}
+    ),
+    max_size=3,
+)
+KEYS = st.tuples(st.sampled_from(["r1", "r2", "r3"]), st.sampled_from(["p1", "p2"]))
+
+
+@given(
+    wanted=st.dictionaries(KEYS, STREAMS),
+    made=st.dictionaries(KEYS, st.none() | STREAMS),
+    busy=st.sets(KEYS),
+)
+def test_a_forwarding_pass_converges(wanted: dict, made: dict, busy: set) -> None:  # type: ignore[type-arg]
+    made = {k: v for k, v in made.items() if k not in busy}
+    plan = plan_forwards(wanted, made, busy)
+    # Nothing another pass is making is touched; nothing made is made twice.
+    touched = set(plan.make) | set(plan.remove) | set(plan.keep)
+    assert not touched & busy and not set(plan.make) & set(made)
+    # After the pass, what is made is exactly what is wanted (but for busy ones).
+    after = (set(made) - set(plan.remove)) | set(plan.make)
+    assert after == set(wanted) - busy
+    # The replica is told of changed streams only, and only for forwards it keeps.
+    assert set(plan.update) == {k for k in plan.keep if made[k] != wanted[k]}
+    # A second pass with the same view changes nothing.
+    told = {k: wanted[k] for k in [*plan.keep, *plan.make]}  # updated ones are told now
+    again = plan_forwards(wanted, told, busy)
+    assert not again.make and not again.remove and not again.update
+
+
+def test_a_presenter_who_leaves_is_taken_down_and_new_streams_are_told() -> None:
+    audio, both = [{"type": "audio"}], [{"type": "audio"}, {"type": "video"}]
+    plan = plan_forwards({("r1", "p1"): both}, {("r1", "p1"): audio, ("r1", "p0"): audio}, set())
+    assert plan.update == [("r1", "p1")] and plan.remove == [("r1", "p0")] and not plan.make

@@ -195,6 +195,9 @@ WITH ended AS (
     SET closed_at = coalesce(r.closed_at, now()), timed_out = r.timed_out OR $4
     FROM ended WHERE r.id = ended.conference_room_id
     RETURNING r.id, r.timed_out
+), copies AS (  -- the replica rooms of the run
+    UPDATE conference_rooms r SET closed_at = coalesce(r.closed_at, now())
+    FROM ended WHERE r.source_room_id = ended.conference_room_id
 )
 SELECT ended.*, coalesce(r.timed_out, false) AS timed_out
 FROM ended LEFT JOIN r ON r.id = ended.conference_room_id
@@ -260,3 +263,48 @@ UPDATE classes SET host = $3
 WHERE id = $1 AND audience = $2 AND ended_at IS NULL AND canceled_at IS NULL
 RETURNING id, event_room_id
 """
+
+# -- replicas of a webinar ---------------------------------------------------------------------
+
+# A replica of an open webinar ($2) with its own conference room ($5 on server $6, secret $7,
+# reserve $8), sharing the webinar's event room; its scope ($4) must be free among the
+# audience's ($3) classes and replicas. Answers the original (NULL: it has closed) and the
+# replica (NULL: the scope is taken).
+INSERT_REPLICA = """
+WITH o AS (
+    SELECT c.id, c.audience, c.conference_room_id
+    FROM classes c JOIN conference_rooms r ON r.id = c.conference_room_id
+    WHERE c.id = $2 AND r.closed_at IS NULL AND c.ended_at IS NULL
+      AND NOT (c.ends_at IS NOT NULL AND c.ends_at <= now())
+), rep AS (
+    INSERT INTO replicas (id, class_id, audience, scope, conference_room_id)
+    SELECT $1, o.id, $3, $4, $5 FROM o
+    WHERE NOT EXISTS (SELECT 1 FROM classes WHERE audience = $3 AND scope = $4)
+    ON CONFLICT (audience, scope) DO NOTHING
+    RETURNING id
+), r AS (
+    INSERT INTO conference_rooms (id, class_id, audience, backend, reserve, janus_server,
+                                  janus_secret, source_room_id)
+    SELECT $5, o.id, o.audience, 'janus', $8, $6, $7, o.conference_room_id FROM o, rep
+)
+SELECT (SELECT id FROM o) AS original, (SELECT id FROM rep) AS made
+"""
+
+# A replica by id or by scope ($1) in the audience ($2): its class, scope and room.
+REPLICA_COLUMNS = """
+SELECT p.id, p.class_id, p.scope, p.conference_room_id, r.reserve
+FROM replicas p JOIN conference_rooms r ON r.id = p.conference_room_id
+"""
+SELECT_REPLICA = (
+    REPLICA_COLUMNS + "WHERE p.id = $1 AND p.audience = $2",
+    REPLICA_COLUMNS + "WHERE p.scope = $1 AND p.audience = $2",
+)
+# A webinar's replicas of its current run, oldest first ($1 class, $2 audience).
+REPLICAS_OF = (
+    REPLICA_COLUMNS
+    + """
+JOIN classes c ON c.id = p.class_id
+WHERE p.class_id = $1 AND p.audience = $2 AND r.source_room_id = c.conference_room_id
+ORDER BY p.created_at, p.id
+"""
+)

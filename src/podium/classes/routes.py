@@ -17,7 +17,7 @@ from litestar.params import FromPath, HeaderParameter, PathParameter, QueryParam
 from podium.auth.models import Principal
 from podium.auth.policy import within
 from podium.auth.service import tenants_of
-from podium.classes import activity, service
+from podium.classes import activity, replicas, service
 from podium.classes.models import Kind
 from podium.classes.schemas import (
     ChatCreate,
@@ -31,6 +31,7 @@ from podium.classes.schemas import (
     P2PCreate,
     PositionSave,
     PresenterUpdate,
+    ReplicaCreate,
     WebinarCreate,
 )
 from podium.conference.backends import media_of
@@ -245,6 +246,29 @@ def class_routes(kind: Kind) -> type[Controller]:
                 async with p.db.unit() as tx:
                     await activity.create_whiteboard(tx, hub_of(state), principal, ref_of(class_id))
                 return EMPTY
+
+        if kind is Kind.WEBINAR:
+
+            @post(f"{by_id}/replicas", status_code=201,
+                  summary="A replica: its own conference room on another Janus server")  # fmt: skip
+            async def create_replica(
+                self, class_id: FromPath[str], data: Body[ReplicaCreate], principal: Caller,
+                state: State,
+            ) -> ClassRead:  # fmt: skip
+                p = runtime(state)
+                async with p.db.unit() as tx:
+                    return await replicas.create_replica(
+                        tx, media_of(state), p.settings, principal, parse_id(class_id, id_field),
+                        strict(data, ReplicaCreate),
+                    )  # fmt: skip
+
+            @get(f"{by_id}/replicas", summary="The webinar's replicas (of its current run)")
+            async def list_replicas(
+                self, class_id: FromPath[str], principal: Caller, state: State
+            ) -> list[ClassRead]:
+                p = runtime(state)
+                return await replicas.list_replicas(p.db, p.settings, principal,
+                                                    parse_id(class_id, id_field))  # fmt: skip
 
     Routes.__name__ = Routes.__qualname__ = f"{plural.title()}Routes"
     return Routes

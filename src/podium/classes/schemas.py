@@ -63,6 +63,15 @@ class ChatCreate(ClassCreate, kw_only=True):
     record: Literal[False] = False
 
 
+class ReplicaCreate(Struct, kw_only=True):
+    """A replica of a webinar: its own scope (free in the audience), its own conference room
+    on another Janus server for `reserve` viewers, the webinar's event room."""
+
+    scope: Scope
+    audience: Audience
+    reserve: Reserve | None = None
+
+
 class ClassRecreate(Struct):
     time: TimeBounds | None = None
     locked_chat: bool = True
@@ -146,6 +155,9 @@ class ClassRead(Struct, omit_defaults=True, kw_only=True):
     sip: Sip | None = None  # spec 003: SIP dial-in, while it is on
     record: bool  # whether Janus records it (turned off with `record: false`)
     recording: Recording | None = None  # once a run ended: its recording's pipeline
+    # A replica's read: the webinar's, with the replica's scope, reserve and conference room;
+    # `class_id` is the webinar's (everything acts on it), `replica_id` the replica's own.
+    replica_id: UUID | None = None
 
 
 class DownloadLink(Struct):

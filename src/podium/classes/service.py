@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from podium import idempotency
 from podium.auth.admission import opens_at
 from podium.auth.models import Principal
@@ -144,9 +146,26 @@ async def read_class(
         queries.SELECT_CLASS[ref.by_scope], ref.key, principal.audience, ref.kind.value,
         class_keys or [], account_keys or [], principal.account_id,
     )  # fmt: skip
+    if row is None and ref.kind is Kind.WEBINAR:
+        replica = await db.fetchrow(queries.SELECT_REPLICA[ref.by_scope], ref.key,
+                                    principal.audience)  # fmt: skip
+        if replica is not None:
+            original = ClassRef(Kind.WEBINAR, id=replica["class_id"])
+            read = await read_class(db, settings, principal, original, class_keys, account_keys)
+            return replica_answer(read, replica)
     if row is None or not sees(principal, row["id"]):
         raise ref.not_found()
     return class_answer(row, settings)
+
+
+def replica_answer(original: ClassRead, replica: Mapping[str, Any]) -> ClassRead:
+    """A replica reads as its webinar, with its own scope, reserve and conference room."""
+    return msgspec.structs.replace(
+        original, id=replica["scope"], scope=replica["scope"], reserve=replica["reserve"],
+        real_time=RealTime(original.real_time.event_room_id, replica["conference_room_id"],
+                           original.real_time.host),
+        replica_id=replica["id"],
+    )  # fmt: skip
 
 
 async def create_class(

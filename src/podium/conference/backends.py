@@ -11,11 +11,13 @@ for when the unit rolls back; calls that follow the data run after the commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from litestar.datastructures import State
 
+from podium.conference.forwarding import forward
 from podium.conference.janus_backend import JanusBackend
 from podium.conference.models import MediaRole, Placement, Seat
 from podium.config import Settings
@@ -29,9 +31,11 @@ class Backend(Protocol):
     def name(self) -> str: ...
 
     async def provision(
-        self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str
-    ) -> Placement:
-        """Make the room before the unit stores it (undone if the unit rolls back)."""
+        self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str,
+        *, avoid: str | None = None, record: bool = True,
+    ) -> Placement:  # fmt: skip
+        """Make the room (on a server other than `avoid`) before the unit stores it (undone if
+        the unit rolls back)."""
         ...
 
     async def resize(
@@ -45,8 +49,11 @@ class Backend(Protocol):
         """Remove a room the unit replaces, once it commits."""
         ...
 
-    async def admit(self, tx: Unit, target: Row, account_id: str, role: MediaRole) -> Seat:
-        """Count the participant in and hand out their seat (let in once the unit commits)."""
+    async def admit(
+        self, tx: Unit, target: Row, account_id: str, role: MediaRole, seats: Sequence[Row] = ()
+    ) -> Seat:
+        """Count the participant in and hand out their seat, in the first of `seats` (replica
+        rooms) with room, else in the class's own room (let in once the unit commits)."""
         ...
 
     def hang_up(self, tx: Unit, target: Row, grant_id: uuid.UUID) -> None:
@@ -68,8 +75,9 @@ class NoMedia:
     name: str = "none"
 
     async def provision(
-        self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str
-    ) -> Placement:
+        self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str,
+        *, avoid: str | None = None, record: bool = True,
+    ) -> Placement:  # fmt: skip
         return NOWHERE
 
     async def resize(
@@ -81,7 +89,9 @@ class NoMedia:
     def retire(self, tx: Unit, room_id: uuid.UUID, placement: Placement) -> None:
         return None
 
-    async def admit(self, tx: Unit, target: Row, account_id: str, role: MediaRole) -> Seat:
+    async def admit(
+        self, tx: Unit, target: Row, account_id: str, role: MediaRole, seats: Sequence[Row] = ()
+    ) -> Seat:
         raise Conflict(
             "this class has no media room (its backend is `none`)",
             code="no_media_room", field="backend",
@@ -125,10 +135,14 @@ class Media:
         """The backend a stored room is on."""
         return self._by_name.get(stored, self.none)
 
-    def register_jobs(self, registry: JobRegistry, db: Database, check_seconds: float) -> None:
-        """The Janus check, every `check_seconds` in every process (it is safe twice over)."""
+    def register_jobs(
+        self, registry: JobRegistry, db: Database, check_seconds: float, forward_seconds: float
+    ) -> None:
+        """The Janus check, every `check_seconds`, and the forwarding of presenters to replica
+        rooms, every `forward_seconds`, in every process (both are safe twice over)."""
         if self.janus.configured:
             registry.every("media.check", check_seconds, lambda: self.janus.check(db))
+            registry.every("media.forward", forward_seconds, lambda: forward(db, self.janus))
 
     async def close(self) -> None:
         await self.janus.close()

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from podium.conference import queries
@@ -33,6 +34,7 @@ from podium.conference.janus import (
     room_secret,
 )
 from podium.conference.models import (
+    OBSERVER,
     Look,
     MediaRole,
     Placement,
@@ -73,7 +75,14 @@ class JanusBackend:
         self.configs = {s.id: s for s in servers}
         self.clients = {
             s.id: JanusClient(
-                s.url, s.admin_url, s.admin_secret, s.room_key, self._http, s.rec_dir, gate
+                s.url,
+                s.admin_url,
+                s.admin_secret,
+                s.room_key,
+                self._http,
+                s.rec_dir,
+                gate,
+                s.forward_host,
             )
             for s in servers
         }
@@ -101,11 +110,13 @@ class JanusBackend:
 
     # -- a room's life ---------------------------------------------------------------------
 
-    async def _lease(self, db: Database, room_id: uuid.UUID, reserve: int | None) -> str:
-        """Choose a server and hold the room's slots on it (see the module). A server that
-        filled up meanwhile means placing again."""
+    async def _lease(
+        self, db: Database, room_id: uuid.UUID, reserve: int | None, avoid: str | None
+    ) -> str:
+        """Choose a server (not `avoid`) and hold the room's slots on it (see the module). A
+        server that filled up meanwhile means placing again."""
         for _ in range(len(self.configs) + 1):
-            server = place(await self.loads(db), reserve)
+            server = place([s for s in await self.loads(db) if s.id != avoid], reserve)
             if server is None:
                 break
             async with db.unit() as tx:
@@ -114,19 +125,21 @@ class JanusBackend:
                 if fresh and place(fresh, reserve) == server:
                     await tx.execute(queries.LEASE, room_id, server, slots(reserve), LEASE_SECONDS)
                     return server
+        other = f" other than {avoid!r}" if avoid else ""
         raise ServiceUnavailable(
-            f"no media server has {slots(reserve)} free slots for this class",
+            f"no media server{other} has {slots(reserve)} free slots for this class",
             code="capacity_exceeded", field="reserve",
         )  # fmt: skip
 
     async def provision(
-        self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str
-    ) -> Placement:
-        """Place the room and make it on Janus before the unit stores it; 503 when no server
-        fits or answers. When the unit rolls back, the room is destroyed and its lease
-        dropped."""
+        self, tx: Unit, room_id: uuid.UUID, kind: str, reserve: int | None, description: str,
+        *, avoid: str | None = None, record: bool = True,
+    ) -> Placement:  # fmt: skip
+        """Place the room (on a server other than `avoid`) and make it on Janus before the unit
+        stores it; 503 when no server fits or answers. When the unit rolls back, the room is
+        destroyed and its lease dropped."""
         tx.require_idle("create a room on Janus")
-        server = await self._lease(tx.db, room_id, reserve)
+        server = await self._lease(tx.db, room_id, reserve, avoid)
         client = self.clients[server]
         placement = Placement(server, room_secret(client.room_key, str(room_id)))
 
@@ -137,7 +150,8 @@ class JanusBackend:
         try:
             await client.create_room(
                 str(room_id), secret=placement.secret or "",
-                publishers=publishers_for(kind, reserve), description=description, record=True,
+                publishers=publishers_for(kind, reserve), description=description, record=record,
+                allowed=[observer_token(client, str(room_id))],
             )  # fmt: skip
         except (JanusUnavailable, JanusError) as exc:
             await undo()
@@ -202,42 +216,63 @@ class JanusBackend:
 
     # -- people in a room ------------------------------------------------------------------
 
-    async def admit(self, tx: Unit, target: Row, account_id: str, role: MediaRole) -> Seat:
+    async def admit(
+        self, tx: Unit, target: Row, account_id: str, role: MediaRole, seats: Sequence[Row] = ()
+    ) -> Seat:
         """Count the participant in (or refuse them when the server is full) and record their
         grant, under the server's lock; once the unit commits, put its token on the room's
-        allow-list (a Janus that fails then answers 503; asking again is the same grant)."""
+        allow-list (a Janus that fails then answers 503; asking again is the same grant).
+        `seats`: the replica rooms to seat them in instead of the class's own, in order (the
+        first with room and an answering server; all full or away: the last refusal)."""
+        refused: ServiceUnavailable | None = None
+        for seat in seats:
+            try:
+                return await self._admit(
+                    tx, target, account_id, role, {**dict(target), **dict(seat)}
+                )
+            except ServiceUnavailable as exc:
+                refused = exc
+        if refused is not None:
+            raise refused
+        return await self._admit(tx, target, account_id, role, target)
+
+    async def _admit(
+        self, tx: Unit, target: Row, account_id: str, role: MediaRole,
+        seat: Row | dict[str, Any],
+    ) -> Seat:  # fmt: skip
         tx.require_idle("list a room on Janus")
-        client = self.client(target["janus_server"])
-        server, room = target["janus_server"], str(target["room_id"])
-        people = await self._participants(tx.db, client, room, target)
+        client = self.client(seat["janus_server"])
+        server, room = seat["janus_server"], str(seat["room_id"])
+        people = await self._participants(tx.db, client, room, seat)
         await tx.execute(queries.LOCK_SERVER, _lock_key(server))
+        seated = None if seat["room_id"] == target["room_id"] else seat["room_id"]
         grant = await tx.fetchrow(
-            queries.UPSERT_GRANT, uuid.uuid4(), target["room_id"], account_id, role.value
+            queries.UPSERT_GRANT, uuid.uuid4(), target["room_id"], account_id, role.value, seated
         )
         assert grant is not None  # an upsert always answers its row
         if grant["revoked"]:
             raise Forbidden("this account's media access to the class was revoked",
                             code="media_revoked")  # fmt: skip
-        counted = await tx.fetchval(queries.CONNECTED, target["room_id"])
+        counted = await tx.fetchval(queries.CONNECTED, seat["room_id"])
         here = grant["counted"] or str(grant["id"]) in {str(p.get("id")) for p in people}
         # The server's load (a sum over its open rooms) matters only to a join that takes the
         # room past what is counted for it already; most joins are within the reserve.
         load = 0
-        if grows(target["reserve"], counted, len(people), here):
+        if grows(seat["reserve"], counted, len(people), here):
             load = next((s.load for s in await self.loads(tx) if s.id == server), 0)
-        joined = admit(load, self.configs[server].capacity, target["reserve"], counted,
+        joined = admit(load, self.configs[server].capacity, seat["reserve"], counted,
                        len(people), here)  # fmt: skip
         if joined is None:
             raise ServiceUnavailable(
                 "the class's media server is full; try again when someone leaves",
                 code="capacity_exceeded",
             )
-        await tx.execute(queries.SET_CONNECTED, target["room_id"], joined)
+        await tx.execute(queries.SET_CONNECTED, seat["room_id"], joined)
         token = participant_token(client.room_key, room, str(grant["id"]))
 
         async def let_in() -> None:
             try:
-                await client.allow(room, target["janus_secret"], "add", [token])
+                await client.allow(room, seat["janus_secret"], "add", [token])
             except (JanusUnavailable, JanusError) as exc:
                 raise _unavailable("let the participant in", exc) from None
 
@@ -250,7 +285,7 @@ class JanusBackend:
                                     grants.get(target["room_id"], {}))  # fmt: skip
 
             tx.after_commit(clear_the_stage)
-        return Seat(grant["id"], client.url, token)
+        return Seat(grant["id"], client.url, token, room, server)
 
     def hang_up(self, tx: Unit, target: Row, grant_id: uuid.UUID) -> None:
         """Once the unit commits: the grant's token leaves the room's allow-list and its holder
@@ -291,7 +326,7 @@ class JanusBackend:
             tx.after_commit(kick)
 
     async def _participants(
-        self, db: Database, client: JanusClient, room: str, target: Row
+        self, db: Database, client: JanusClient, room: str, target: Row | dict[str, Any]
     ) -> list[dict[str, Any]]:
         """Who is in the room now; a room Janus lost (restarted since the last check) is
         re-created on the spot, empty."""
@@ -304,7 +339,8 @@ class JanusBackend:
             raise _unavailable("list the room", exc) from None
         recreated = {"id": target["room_id"], "janus_server": target["janus_server"],
                      "janus_secret": target["janus_secret"], "kind": target["kind"],
-                     "reserve": target["reserve"], "description": target["scope"]}  # fmt: skip
+                     "reserve": target["reserve"], "description": target["scope"],
+                     "source_room_id": target["source_room_id"]}  # fmt: skip
         grants = await self._grants(db, [target["room_id"]])
         await self._recreate(client, recreated, grants.get(target["room_id"], {}))
         return []
@@ -404,8 +440,9 @@ class JanusBackend:
             await client.create_room(
                 room_id, secret=row["janus_secret"],
                 publishers=publishers_for(row["kind"], row["reserve"]),
-                description=row["description"], record=True,
-                allowed=[participant_token(client.room_key, room_id, g) for g in grants],
+                description=row["description"], record=row["source_room_id"] is None,
+                allowed=[observer_token(client, room_id),
+                         *(participant_token(client.room_key, room_id, g) for g in grants)],
             )  # fmt: skip
             log.info("re-created room %s on %s", row["id"], row["janus_server"])
         except JanusError as exc:
@@ -415,13 +452,16 @@ class JanusBackend:
             log.warning("could not re-create room %s: %s", row["id"], exc)
 
     async def status(self, db: Executor) -> list[dict[str, Any]]:
-        """Each server: reachable or not, its version, capacity, load and rooms on it."""
+        """Each server: reachable or not, its version, capacity, load, rooms on it, and the
+        presenters forwarded into it from other servers."""
         loads = {load.id: load for load in await self.loads(db)}
+        forwards = {r["janus_server"]: r["forwards"] for r in await db.fetch(queries.FORWARDS_IN)}
         report = []
         for server, client in self.clients.items():
             entry: dict[str, Any] = {
                 "id": server, "url": client.url, "capacity": self.configs[server].capacity,
                 "load": loads[server].load, "healthy": False, "version": None, "rooms": None,
+                "forwards": forwards.get(server, 0),
             }  # fmt: skip
             try:
                 info = await client.info()
@@ -431,6 +471,11 @@ class JanusBackend:
                 entry["error"] = str(exc)
             report.append(entry)
         return report
+
+
+def observer_token(client: JanusClient, room: str) -> str:
+    """The token Podium's observer joins a room with (see `JanusClient.publishers`)."""
+    return participant_token(client.room_key, room, OBSERVER)
 
 
 def _unavailable(doing: str, exc: Exception) -> ServiceUnavailable:

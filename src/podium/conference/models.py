@@ -50,11 +50,14 @@ class Placement:
 
 @dataclass(frozen=True, slots=True)
 class Seat:
-    """A participant's way into a media room: their grant, where to go, the token to show."""
+    """A participant's way into a media room: their grant, where to go (the room: the class's
+    own, or one of its replicas), the token to show."""
 
     grant_id: uuid.UUID
     url: str
     token: str
+    room: str
+    server: str | None
 
 
 class MediaRole(StrEnum):
@@ -132,16 +135,56 @@ def resized_load(load: int, connected: int, old: int | None, new: int | None) ->
     return load - max(connected, slots(old)) + max(connected, slots(new))
 
 
+# The id Podium joins a room under to see its publishers' streams (it sends nothing); a suffix
+# keeps two processes' observers apart.
+OBSERVER = "podium-observer"
+
+
 def intruders(participants: list[dict[str, Any]], roles: dict[str, MediaRole]) -> list[str]:
     """Participants to hang up: one whose id is no active grant (revoked, or a client that
     did not use the id it was given), or a subscriber who is sending media. Janus cannot tie a
-    token to an id or a role, so Podium checks what it sees."""
+    token to an id or a role, so Podium checks what it sees. Not hung up: a presenter forwarded
+    from another server (`remote`: only the room's secret makes one) and Podium's own observer
+    while it sends nothing."""
     out = []
     for p in participants:
-        role = roles.get(str(p.get("id")))
+        pid = str(p.get("id"))
+        if p.get("remote") or (pid.startswith(OBSERVER) and not p.get("publisher")):
+            continue
+        role = roles.get(pid)
         if role is None or (role is MediaRole.SUBSCRIBER and p.get("publisher")):
-            out.append(str(p.get("id")))
+            out.append(pid)
     return out
+
+
+Forward = tuple[str, str]  # (replica room, publisher id): a presenter shown in a replica room
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardPlan:
+    """What one forwarding pass does: forwards to make, ones whose streams changed (the replica
+    is told), ones to take down (the presenter left, or a room closed), ones to make sure of
+    (asking the source again makes a lost forward again)."""
+
+    make: list[Forward]
+    update: list[Forward]
+    remove: list[Forward]
+    keep: list[Forward]
+
+
+def plan_forwards(
+    wanted: dict[Forward, list[dict[str, Any]]],
+    made: dict[Forward, list[dict[str, Any]] | None],
+    busy: set[Forward],
+) -> ForwardPlan:
+    """`wanted`: each presenter publishing in a source room, for each open replica of it, with
+    the streams it publishes now; `made`: the forwards set up already, with the streams their
+    replica was told; `busy`: forwards another pass is setting up right now (left alone)."""
+    make = sorted(f for f in wanted if f not in made and f not in busy)
+    keep = sorted(f for f in wanted if f in made and f not in busy)
+    update = [f for f in keep if made[f] != wanted[f]]
+    remove = sorted(f for f in made if f not in wanted and f not in busy)
+    return ForwardPlan(make, update, remove, keep)
 
 
 def pick_turn_host(kind: str, scope: str, hosts: tuple[str, ...] | list[str]) -> str | None:

@@ -18,7 +18,7 @@ from podium.auth.policy import Action, authorize, sees
 from podium.auth.roles import MANAGING_ROLES
 from podium.conference import queries
 from podium.conference.backends import Media
-from podium.conference.models import ice_servers, media_role, pick_turn_host
+from podium.conference.models import MediaRole, ice_servers, media_role, pick_turn_host
 from podium.conference.schemas import MediaJoin
 from podium.config import Settings
 from podium.db import Row, Unit
@@ -52,11 +52,16 @@ async def join_media(
         principal.class_id == class_id and principal.role in MANAGING_ROLES
     )
     role = media_role(row["kind"], principal.account_id, row["host"], manages)
-    seat = await media.of(row["backend"]).admit(tx, row, principal.account_id, role)
+    # A webinar with replicas seats its viewers in them: the presenter's server carries only
+    # the presenter and the forwards (forwarding.py).
+    seats = []
+    if role is MediaRole.SUBSCRIBER:
+        seats = await tx.db.fetch(queries.SEATS, row["room_id"], row["seated_room_id"])
+    seat = await media.of(row["backend"]).admit(tx, row, principal.account_id, role, seats)
     turn_host = pick_turn_host(row["kind"], row["scope"], settings.turn_hosts)
     return MediaJoin(
-        class_id=row["class_id"], room=str(row["room_id"]), janus_url=seat.url,
-        server=row["janus_server"], role=role.value, participant_id=str(seat.grant_id),
+        class_id=row["class_id"], room=seat.room, janus_url=seat.url,
+        server=seat.server or "", role=role.value, participant_id=str(seat.grant_id),
         token=seat.token,
         ice_servers=ice_servers(turn_host, settings.turn_secret, principal.account_id,
                                 int(time.time()), settings.turn_ttl_seconds),
@@ -81,8 +86,12 @@ async def hang_up(
     row: Row | None = await tx.fetchrow(queries.MEDIA_TARGET, class_id, audience, account_id)
     if row is None:
         return False
-    grant_id = await tx.fetchval(queries.REVOKE_GRANT, uuid.uuid4(), row["room_id"], account_id)
-    media.of(row["backend"]).hang_up(tx, row, grant_id)
+    grant = await tx.fetchrow(queries.REVOKE_GRANT, uuid.uuid4(), row["room_id"], account_id)
+    assert grant is not None  # an upsert always answers its row
+    seat = row
+    if grant["seated_room_id"] is not None:  # seated in a replica room: hung up there
+        seat = await tx.fetchrow(queries.SEAT_ROOM, grant["seated_room_id"]) or row
+    media.of(row["backend"]).hang_up(tx, seat, grant["id"])
     return True
 
 
