@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import base64
 import json
+import multiprocessing
 import os
 import shutil
 import statistics
@@ -30,6 +31,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -111,13 +113,21 @@ class Subscriber(asyncio.Protocol):
         self.buf = buf[at:]
 
 
-async def connect_all(host: str, port: int, path: str, n: int, stats: Stats) -> list[Subscriber]:
+Target = tuple[str, int, str]  # host, port, path of a room's live socket
+
+
+async def connect_all(
+    targets: list[Target], n: int, stats: Stats, sampled: int
+) -> list[Subscriber]:
+    """`n` subscribers spread round-robin over `targets` (as a load balancer in front of several
+    processes would spread them); the first `sampled` decode their frames."""
     loop = asyncio.get_running_loop()
     subs: list[Subscriber] = []
     for first in range(0, n, 250):
         batch = []
         for i in range(first, min(n, first + 250)):
-            sub = Subscriber(f"{host}:{port}", path, stats, sample=i < SAMPLED)
+            host, port, path = targets[i % len(targets)]
+            sub = Subscriber(f"{host}:{port}", path, stats, sample=i < sampled)
             batch.append(loop.create_connection(lambda s=sub: s, host, port))  # type: ignore[misc]
             subs.append(sub)
         await asyncio.gather(*batch)
@@ -125,36 +135,94 @@ async def connect_all(host: str, port: int, path: str, n: int, stats: Stats) -> 
     return subs
 
 
-async def measure(
-    host: str, port: int, path: str, n: int, rate: float, seconds: float, publish_url: str,
-    publish_body: object, headers: dict[str, str], grace: float = 2.0,
-) -> dict[str, float]:  # fmt: skip
-    stats = Stats()
-    subs = await connect_all(host, port, path, n, stats)
-    await asyncio.sleep(1.0)
-    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+def client(
+    targets: list[Target], n: int, sampled: int, cpu: set[int] | None, ready: Any, go: Any,
+    stop: Any, out: Any,
+) -> None:  # fmt: skip
+    """A subscriber process: connect, say ready, count frames between `go` and `stop`."""
+    if cpu:
+        pin(os.getpid(), cpu)
+
+    async def run() -> None:
+        stats = Stats()
+        subs = await connect_all(targets, n, stats, sampled)
+        ready.put(len(subs))
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, go.wait)
         stats.counting = True
-        sent = 0
-        started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            body = json.loads(json.dumps(publish_body).replace('"SENT"', str(time.time_ns())))
-            r = await client.post(publish_url, json=body)
-            r.raise_for_status()
-            sent += 1
-            next_at = started + sent / rate
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
-        await asyncio.sleep(grace)  # let the last ones arrive
+        await loop.run_in_executor(None, stop.wait)
         stats.counting = False
-    for s in subs:
-        if s.transport is not None:
-            s.transport.close()
-    lat = sorted(stats.latencies_ms) or [float("nan")]
+        out.put((stats.frames, stats.latencies_ms))
+        for sub in subs:
+            if sub.transport is not None:
+                sub.transport.close()
+
+    asyncio.run(run())
+
+
+def measure(
+    targets: list[Target], n: int, rate: float, seconds: float, publish_url: str,
+    publish_body: object, headers: dict[str, str], grace: float = 2.0, clients: int = 1,
+    client_cpu: set[int] | None = OTHER_CPU,
+) -> dict[str, float]:  # fmt: skip
+    """`clients` subscriber processes (each `n / clients` subscribers over all `targets`); the
+    publisher POSTs from here."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, out = ctx.Queue(), ctx.Queue()
+    go, stop = ctx.Event(), ctx.Event()
+    share = (targets, n // clients, SAMPLED // clients, client_cpu, ready, go, stop, out)
+    procs = [ctx.Process(target=client, args=share) for _ in range(clients)]
+    for proc in procs:
+        proc.start()
+    try:
+        connected = sum(ready.get(timeout=300) for _ in procs)
+        time.sleep(1.0)
+        go.set()
+        sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+        time.sleep(grace)  # let the last ones arrive
+        stop.set()
+        counted = [out.get(timeout=60) for _ in procs]
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+    frames = sum(c[0] for c in counted)
+    lat = sorted(x for c in counted for x in c[1]) or [float("nan")]
     return {
-        "deliveries_per_s": stats.frames / seconds,
-        "arrived": stats.frames / (sent * n),
+        "deliveries_per_s": frames / seconds,
+        "arrived": frames / (sent * connected),
         "p50_ms": statistics.median(lat),
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
     }
+
+
+async def publish(
+    url: str, body: object, headers: dict[str, str], rate: float, seconds: float
+) -> int:
+    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+        sent = 0
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            stamped = json.loads(json.dumps(body).replace('"SENT"', str(time.time_ns())))
+            r = await http.post(url, json=stamped)
+            r.raise_for_status()
+            sent += 1
+            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+        return sent
+
+
+def gc_pauses(*ports: int) -> dict[str, float]:
+    """Full collections (generation 2) the Podium processes on `ports` made, and their time."""
+    count = total = 0.0
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        for line in text.splitlines():
+            if line.startswith('podium_gc_pause_seconds_count{generation="2"}'):
+                count += float(line.split()[-1])
+            elif line.startswith('podium_gc_pause_seconds_sum{generation="2"}'):
+                total += float(line.split()[-1])
+    return {"gc_full": count, "gc_full_ms": total * 1000}
 
 
 def podium(port: int, url: str, broker: str, stack: ExitStack, cpu: set[int]) -> None:
@@ -196,6 +264,7 @@ def main() -> None:
             return str(r.json()["real_time"]["event_room_id"])
 
         event = {"type": "tick", "data": {"sent_ns": "SENT"}}
+        both = SERVER_CPU | OTHER_CPU
         for n in args.subscribers:
             with ExitStack() as stack:
                 port = free_port()
@@ -204,50 +273,62 @@ def main() -> None:
                        "websockets-sansio", "--ws-per-message-deflate", "false",
                        "--log-level", "warning"], {}, f"http://127.0.0.1:{port}/publish",
                       stack, SERVER_CPU)  # fmt: skip
-                results.append((n, "limit: bare broadcast loop", asyncio.run(measure(
-                    "127.0.0.1", port, "/ws", n, args.rate, args.seconds,
+                results.append((n, "limit: bare broadcast loop", measure(
+                    [("127.0.0.1", port, "/ws")], n, args.rate, args.seconds,
                     f"http://127.0.0.1:{port}/publish",
-                    {"message": "event", "event": event}, {}, args.grace))))  # fmt: skip
+                    {"message": "event", "event": event}, {}, args.grace)))  # fmt: skip
             with ExitStack() as stack:
                 port = free_port()
                 podium(port, url, "memory://", stack, SERVER_CPU)
                 room = room_on(port)
                 path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
-                results.append((n, "Podium, 1 process", asyncio.run(measure(
-                    "127.0.0.1", port, path, n, args.rate, args.seconds,
-                    f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
-                    auth, args.grace))))  # fmt: skip
-            if shutil.which("redis-server"):
+                row = measure([("127.0.0.1", port, path)], n, args.rate, args.seconds,
+                              f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
+                              auth, args.grace)  # fmt: skip
+                results.append((n, "Podium, 1 process", {**row, **gc_pauses(port)}))
+            if not shutil.which("redis-server"):
+                continue
+            for spread in (False, True):
                 with ExitStack() as stack:
                     redis_port = free_port()
                     redis = subprocess.Popen(
                         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                          "--save", "", "--appendonly", "no"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-                    stack.callback(lambda r=redis: (r.kill(), r.wait()))
-                    pin(redis.pid, OTHER_CPU)
+                    stack.callback(redis.kill)
+                    stack.callback(redis.wait)  # (callbacks run last first: kill, then wait)
+                    pin(redis.pid, both if spread else OTHER_CPU)
                     broker = f"redis://127.0.0.1:{redis_port}/0"
                     a, b = free_port(), free_port()
-                    podium(a, url, broker, stack, OTHER_CPU)
-                    podium(b, url, broker, stack, SERVER_CPU)
+                    # Spread: the kernel schedules both servers and both subscriber processes
+                    # over the two cores; otherwise B has a core and everything else the other.
+                    podium(a, url, broker, stack, both if spread else OTHER_CPU)
+                    podium(b, url, broker, stack, both if spread else SERVER_CPU)
                     room = room_on(a)
                     path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
-                    results.append((n, "Podium, 2 processes via Redis (subscribers on B)",
-                                    asyncio.run(measure(
-                        "127.0.0.1", b, path, n, args.rate, args.seconds,
-                        f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events", event,
-                        auth, args.grace))))  # fmt: skip
+                    on = [("127.0.0.1", b, path)]
+                    name = "Podium, 2 processes via Redis (subscribers on B)"
+                    if spread:
+                        on = [("127.0.0.1", a, path), *on]
+                        name = ("Podium, 2 processes via Redis (subscribers spread over both, "
+                                "2 subscriber processes)")  # fmt: skip
+                    row = measure(on, n, args.rate, args.seconds,
+                                  f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
+                                  event, auth, args.grace, clients=2 if spread else 1,
+                                  client_cpu=None if spread else OTHER_CPU)  # fmt: skip
+                    results.append((n, name, {**row, **gc_pauses(a, b)}))
 
     print(
         f"\nOne room, a publisher at {args.rate:g} events/s for {args.seconds:g} s; "
         f"latency from POST to receipt on {SAMPLED} sampled subscribers:\n"
     )
-    print("| subscribers | server | deliveries/s | arrived | p50 ms | p99 ms |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("| subscribers | server | deliveries/s | arrived | p50 ms | p99 ms | full GCs (ms) |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for n, name, r in results:
+        gcs = f"{r['gc_full']:.0f} ({r['gc_full_ms']:.0f})" if "gc_full" in r else "-"
         print(
             f"| {n:,} | {name} | {r['deliveries_per_s']:,.0f} | {r['arrived']:.1%} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |"
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {gcs} |"
         )
     print()
     for line in targets(results):
@@ -267,12 +348,12 @@ def targets(results: list[tuple[int, str, dict[str, float]]]) -> list[str]:
             goal = " (target <= 2x at 5,000)" if n == 5000 else ""
             lines.append(f"{n:,}: one process p99 {one['p99_ms']:.0f} ms = {ratio:.1f}x the bare "
                          f"loop's {limit['p99_ms']:.0f} ms{goal}")  # fmt: skip
-        two = [r for m, name, r in results if m == n and "2 processes" in name]
+        two = [r for m, name, r in results if m == n and "spread" in name]
         if two:
             r = two[0]
             goal = " (target 100 %, <= 250 ms at 10,000)" if n == 10000 else ""
-            lines.append(f"{n:,}: two processes {r['arrived']:.1%} arrived, p99 "
-                         f"{r['p99_ms']:.0f} ms{goal}")  # fmt: skip
+            lines.append(f"{n:,}: two processes, subscribers spread: {r['arrived']:.1%} "
+                         f"arrived, p99 {r['p99_ms']:.0f} ms{goal}")  # fmt: skip
     return lines
 
 

@@ -176,6 +176,7 @@ def create_app(settings: Settings, database_url: str) -> Litestar:
             # walk it all and stall every request in flight.
             gc.collect()
             gc.freeze()
+            metrics.watch_gc()
             metrics.process_up.set(1)
             yield
         finally:

@@ -9,7 +9,9 @@ state of the shared database (queued jobs, Janus servers) is read when scraped (
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -67,6 +69,26 @@ db_pool_waiting = Gauge(
     "podium_db_pool_waiting", "Callers waiting for a database connection",
     multiprocess_mode="livesum",
 )  # fmt: skip
+# The interpreter's garbage collector stops the event loop while it runs: with thousands of live
+# sockets (many objects each) a full collection is a pause every socket feels.
+gc_pause = Histogram(
+    "podium_gc_pause_seconds", "Time the garbage collector stopped the process, by generation",
+    ["generation"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+)  # fmt: skip
+_gc_started: list[float] = [0.0]
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        gc_pause.labels(str(info["generation"])).observe(time.perf_counter() - _gc_started[0])
+
+
+def watch_gc() -> None:
+    """Time every collection (once per process; watching twice changes nothing)."""
+    if _gc_timer not in gc.callbacks:
+        gc.callbacks.append(_gc_timer)
 
 
 Rows = Iterable[Any]
