@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing
 import os
@@ -160,37 +161,86 @@ def client(
     asyncio.run(run())
 
 
+NODE_CLIENT = ROOT / "bench" / "fanout_client.mjs"
+
+
 def measure(
     targets: list[Target], n: int, rate: float, seconds: float, publish_url: str,
     publish_body: object, headers: dict[str, str], grace: float = 2.0, clients: int = 1,
-    client_cpu: set[int] | None = OTHER_CPU,
+    client_cpu: set[int] | None = OTHER_CPU, node: bool = False,
 ) -> dict[str, float]:  # fmt: skip
-    """`clients` subscriber processes (each `n / clients` subscribers over all `targets`); the
-    publisher POSTs from here."""
+    """`clients` subscriber processes (each `n / clients` subscribers over all `targets`; in
+    Node with `node`, else in Python); the publisher POSTs from here."""
+    share = n // clients
+    if node:
+        command = ["node", str(NODE_CLIENT), json.dumps(targets), str(share),
+                   str(SAMPLED // clients)]  # fmt: skip
+        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+        procs = [subprocess.Popen(command, **pipes) for _ in range(clients)]  # type: ignore[call-overload]
+        try:
+            for proc in procs:
+                if client_cpu:
+                    pin(proc.pid, client_cpu)
+            connected = 0
+            for proc in procs:
+                assert proc.stdout is not None
+                ready = proc.stdout.readline()
+                if not ready.startswith("READY "):
+                    raise RuntimeError(f"subscribers did not connect: {ready!r}")
+                connected += int(ready.split()[1])
+            time.sleep(1.0)
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+            time.sleep(grace)  # let the last ones arrive
+            for proc in procs:
+                assert proc.stdin is not None
+                proc.stdin.write("stop\n")
+                proc.stdin.flush()
+            counted = []
+            for proc in procs:
+                assert proc.stdout is not None
+                got = json.loads(proc.stdout.readline())
+                counted.append((got["frames"], got["latencies_ms"]))
+        finally:
+            for proc in procs:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=30)
+                proc.kill()
+        return _figures(counted, sent, connected, seconds)
     ctx = multiprocessing.get_context("spawn")
-    ready, out = ctx.Queue(), ctx.Queue()
+    ready_q, out = ctx.Queue(), ctx.Queue()
     go, stop = ctx.Event(), ctx.Event()
-    share = (targets, n // clients, SAMPLED // clients, client_cpu, ready, go, stop, out)
-    procs = [ctx.Process(target=client, args=share) for _ in range(clients)]
-    for proc in procs:
-        proc.start()
+    args = (targets, share, SAMPLED // clients, client_cpu, ready_q, go, stop, out)
+    workers = [ctx.Process(target=client, args=args) for _ in range(clients)]
+    for worker in workers:
+        worker.start()
     try:
-        connected = sum(ready.get(timeout=300) for _ in procs)
+        connected = sum(ready_q.get(timeout=300) for _ in workers)
         time.sleep(1.0)
         go.set()
         sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
         time.sleep(grace)  # let the last ones arrive
         stop.set()
-        counted = [out.get(timeout=60) for _ in procs]
+        counted = [out.get(timeout=60) for _ in workers]
     finally:
-        for proc in procs:
-            proc.join(timeout=30)
-            if proc.is_alive():
-                proc.kill()
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+    return _figures(counted, sent, connected, seconds)
+
+
+def _figures(
+    counted: list[tuple[int, list[float]]], sent: int, connected: int, seconds: float
+) -> dict[str, float]:
     frames = sum(c[0] for c in counted)
     lat = sorted(x for c in counted for x in c[1]) or [float("nan")]
     return {
         "deliveries_per_s": frames / seconds,
+        "sent": sent,
         "arrived": frames / (sent * connected),
         "p50_ms": statistics.median(lat),
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
@@ -249,10 +299,17 @@ def main() -> None:
         default=2.0,
         help="seconds after the last POST in which frames still count",
     )
+    parser.add_argument(
+        "--client",
+        choices=["node", "python"],
+        default="node" if shutil.which("node") else "python",
+        help="what the subscribers run in (node: cheaper, so the servers get the cores)",
+    )
     args = parser.parse_args()
+    node = args.client == "node"
     token = tokens.mint(tenant_from_config(TENANT), "service", 3600)
     auth = {"Authorization": f"Bearer {token}"}
-    results: list[tuple[int, str, dict[str, float]]] = []
+    results: list[tuple[int, str, dict[str, float]]] = _Results()
 
     with ExitStack() as outer:
         url = bench_database(outer, "fanout")
@@ -276,7 +333,7 @@ def main() -> None:
                 results.append((n, "limit: bare broadcast loop", measure(
                     [("127.0.0.1", port, "/ws")], n, args.rate, args.seconds,
                     f"http://127.0.0.1:{port}/publish",
-                    {"message": "event", "event": event}, {}, args.grace)))  # fmt: skip
+                    {"message": "event", "event": event}, {}, args.grace, node=node)))  # fmt: skip
             with ExitStack() as stack:
                 port = free_port()
                 podium(port, url, "memory://", stack, SERVER_CPU)
@@ -284,7 +341,7 @@ def main() -> None:
                 path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
                 row = measure([("127.0.0.1", port, path)], n, args.rate, args.seconds,
                               f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
-                              auth, args.grace)  # fmt: skip
+                              auth, args.grace, node=node)  # fmt: skip
                 results.append((n, "Podium, 1 process", {**row, **gc_pauses(port)}))
             if not shutil.which("redis-server"):
                 continue
@@ -295,8 +352,8 @@ def main() -> None:
                         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
                          "--save", "", "--appendonly", "no"],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-                    stack.callback(redis.kill)
                     stack.callback(redis.wait)  # (callbacks run last first: kill, then wait)
+                    stack.callback(redis.kill)
                     pin(redis.pid, both if spread else OTHER_CPU)
                     broker = f"redis://127.0.0.1:{redis_port}/0"
                     a, b = free_port(), free_port()
@@ -315,12 +372,12 @@ def main() -> None:
                     row = measure(on, n, args.rate, args.seconds,
                                   f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
                                   event, auth, args.grace, clients=2 if spread else 1,
-                                  client_cpu=None if spread else OTHER_CPU)  # fmt: skip
+                                  client_cpu=None if spread else OTHER_CPU, node=node)  # fmt: skip
                     results.append((n, name, {**row, **gc_pauses(a, b)}))
 
     print(
         f"\nOne room, a publisher at {args.rate:g} events/s for {args.seconds:g} s; "
-        f"latency from POST to receipt on {SAMPLED} sampled subscribers:\n"
+        f"latency from POST to receipt on {SAMPLED} sampled subscribers ({args.client}):\n"
     )
     print("| subscribers | server | deliveries/s | arrived | p50 ms | p99 ms | full GCs (ms) |")
     print("|---:|---|---:|---:|---:|---:|---:|")
@@ -333,6 +390,16 @@ def main() -> None:
     print()
     for line in targets(results):
         print(line)
+
+
+class _Results(list):  # type: ignore[type-arg]
+    """The rows so far; each is printed as it is measured (a long run shows its progress)."""
+
+    def append(self, row: tuple[int, str, dict[str, float]]) -> None:
+        n, name, r = row
+        print(f"measured: {n:,} {name}: {r['deliveries_per_s']:,.0f}/s, {r['arrived']:.1%}, "
+              f"p99 {r['p99_ms']:.0f} ms", flush=True)  # fmt: skip
+        super().append(row)
 
 
 def targets(results: list[tuple[int, str, dict[str, float]]]) -> list[str]:

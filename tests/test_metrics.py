@@ -25,6 +25,7 @@ SERIES = (  # as their `# TYPE` lines name them
     "podium_jobs_finished", "podium_jobs_queued", "podium_jobs_oldest_seconds",
     "podium_jobs_failed", "podium_db_pool_connections_in_use", "podium_db_pool_waiting",
     "podium_janus_up", "podium_janus_load", "podium_janus_capacity", "podium_janus_forwards",
+    "podium_gc_pause_seconds",
 )  # fmt: skip
 
 
@@ -105,6 +106,8 @@ def test_two_processes_add_up_and_lines_carry_the_request_id(
     assert len(re.findall(r'^podium_process_up\{pid="\d+"\} 1\.0$', text, re.M)) == 2, text
     assert sample(text, "podium_http_requests_total", method="GET", route="/healthz",
                   status="200") == 40  # fmt: skip
+    # Every process times its garbage collector's pauses (young collections happen all the time).
+    assert sample(text, "podium_gc_pause_seconds_count", generation="0") > 0, text
 
     # The request id: taken from the header when sane, made otherwise; sent back either way.
     r = httpx.post(

@@ -133,6 +133,13 @@ async def test_what_a_replica_refuses(
         # No other server has room: 503, and the scope stays free.
         r = await client.post(replicas, json={**body, "scope": "huge", "reserve": 1000})
         assert r.status_code == 503 and r.json()["type"] == "/problems/capacity_exceeded"
+        # A recreate ends the run: its replicas go, their scopes are free again.
+        listed = (await client.get(replicas)).json()
+        assert (await client.post(f"/api/v1/webinars/{w['class_id']}/recreate",
+                                  json={})).status_code == 200  # fmt: skip
+        assert (await client.get(replicas)).json() == []
+        assert (await client.get(f"/api/v1/webinars/{listed[0]['replica_id']}")).status_code == 404
+        assert (await client.post(replicas, json=body)).status_code == 201
         # A webinar that has ended: 409.
         await client.post(f"/api/v1/classes/{w['class_id']}/end")
         r = await client.post(replicas, json={**body, "scope": "late"})

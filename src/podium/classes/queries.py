@@ -308,3 +308,6 @@ WHERE p.class_id = $1 AND p.audience = $2 AND r.source_room_id = c.conference_ro
 ORDER BY p.created_at, p.id
 """
 )
+
+# A recreate ends the run: its replicas go (their rooms closed with the run; scopes free again).
+DROP_REPLICAS = "DELETE FROM replicas WHERE class_id = $1"

@@ -2,8 +2,9 @@
 scope and its own conference room on another server, and shares the webinar's event room; its
 read is the webinar's (`class_id` is the webinar's). Viewers who join the webinar's media are
 seated in its replicas (conference/service.py), and the presenter's stream is forwarded to them
-(conference/forwarding.py). Replicas belong to the webinar's run: they close when it ends (or
-is recreated) and are read-only (the webinar is what changes).
+(conference/forwarding.py). Replicas belong to the webinar's run: their rooms close when it
+ends; a recreate removes them (their scopes are free again). They are read-only (the webinar is
+what changes).
 """
 
 from __future__ import annotations

@@ -347,6 +347,7 @@ async def recreate_class(
         tx, conference_room_id, ref.kind.value, current["reserve"], current["name"]
     )
     await lifecycle.end(tx, [current["id"]], lifecycle.Cause.RECREATED)
+    await tx.execute(queries.DROP_REPLICAS, current["id"])
     start, end = data.time or (None, None)
     row = await tx.fetchrow(
         queries.RECREATE[ref.by_scope], ref.key, principal.audience, ref.kind.value,
