@@ -262,17 +262,26 @@ async def publish(
         return sent
 
 
-def gc_pauses(*ports: int) -> dict[str, float]:
-    """Full collections (generation 2) the Podium processes on `ports` made, and their time."""
+def server_side(*ports: int) -> dict[str, float]:
+    """What the Podium processes on `ports` saw themselves: full collections (generation 2) and
+    their time, and the fan-out lag's 99th percentile (an event's arrival in a process to its
+    write on the process's last socket; the upper edge of its histogram bucket)."""
     count = total = 0.0
+    buckets: dict[float, float] = {}
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         for line in text.splitlines():
+            value = line.split()[-1] if line and not line.startswith("#") else "0"
             if line.startswith('podium_gc_pause_seconds_count{generation="2"}'):
-                count += float(line.split()[-1])
+                count += float(value)
             elif line.startswith('podium_gc_pause_seconds_sum{generation="2"}'):
-                total += float(line.split()[-1])
-    return {"gc_full": count, "gc_full_ms": total * 1000}
+                total += float(value)
+            elif line.startswith("podium_fanout_lag_seconds_bucket"):
+                edge = float(line.split('le="')[1].split('"')[0])
+                buckets[edge] = buckets.get(edge, 0.0) + float(value)
+    events = buckets.get(float("inf"), 0.0)
+    lag = next((edge for edge in sorted(buckets) if buckets[edge] >= 0.99 * events), 0.0)
+    return {"gc_full": count, "gc_full_ms": total * 1000, "lag_p99_ms": lag * 1000}
 
 
 def podium(port: int, url: str, broker: str, stack: ExitStack, cpu: set[int]) -> None:
@@ -342,7 +351,7 @@ def main() -> None:
                 row = measure([("127.0.0.1", port, path)], n, args.rate, args.seconds,
                               f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
                               auth, args.grace, node=node)  # fmt: skip
-                results.append((n, "Podium, 1 process", {**row, **gc_pauses(port)}))
+                results.append((n, "Podium, 1 process", {**row, **server_side(port)}))
             if not shutil.which("redis-server"):
                 continue
             for spread in (False, True):
@@ -373,19 +382,21 @@ def main() -> None:
                                   f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
                                   event, auth, args.grace, clients=2 if spread else 1,
                                   client_cpu=None if spread else OTHER_CPU, node=node)  # fmt: skip
-                    results.append((n, name, {**row, **gc_pauses(a, b)}))
+                    results.append((n, name, {**row, **server_side(a, b)}))
 
     print(
         f"\nOne room, a publisher at {args.rate:g} events/s for {args.seconds:g} s; "
         f"latency from POST to receipt on {SAMPLED} sampled subscribers ({args.client}):\n"
     )
-    print("| subscribers | server | deliveries/s | arrived | p50 ms | p99 ms | full GCs (ms) |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| subscribers | server | events sent | deliveries/s | arrived | p50 ms | p99 ms "
+          "| server lag p99 ms | full GCs (ms) |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for n, name, r in results:
         gcs = f"{r['gc_full']:.0f} ({r['gc_full_ms']:.0f})" if "gc_full" in r else "-"
+        lag = f"<= {r['lag_p99_ms']:.0f}" if "lag_p99_ms" in r else "-"
         print(
-            f"| {n:,} | {name} | {r['deliveries_per_s']:,.0f} | {r['arrived']:.1%} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {gcs} |"
+            f"| {n:,} | {name} | {r['sent']:.0f} | {r['deliveries_per_s']:,.0f} | "
+            f"{r['arrived']:.1%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {lag} | {gcs} |"
         )
     print()
     for line in targets(results):

@@ -96,8 +96,9 @@ commands.on("line", (line) => {
   if (line === "go") counting = true;
   if (line === "stop") {
     counting = false;
-    console.log(JSON.stringify({ frames, latencies_ms: latencies }));
     for (const socket of sockets) socket.destroy();
-    process.exit(0);
+    // Exit once the line is out: a pipe is written asynchronously (exiting at once cuts it).
+    process.stdout.write(`${JSON.stringify({ frames, latencies_ms: latencies })}\n`,
+      () => process.exit(0));
   }
 });

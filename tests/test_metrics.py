@@ -138,3 +138,21 @@ def test_two_processes_add_up_and_lines_carry_the_request_id(
     assert access["trace-43"]["status"] == 200 and "duration_ms" in access["trace-43"]
     raw = SERVER_LOGS[pid].read_text()
     assert token not in raw and token_for() not in raw  # no secret in any line
+
+
+def test_one_served_process_counts_too(database_url: str) -> None:
+    """`podium serve` with one process answers from its own registry (a multi-process folder
+    that no process writes to would show nothing)."""
+    port = free_port()
+    proc = start_server(database_url, port, {"PODIUM_METRICS_TOKEN": METRICS_TOKEN})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(3):
+            assert httpx.get(f"{base}/healthz").status_code == 200
+        text = httpx.get(f"{base}/metrics",
+                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text  # fmt: skip
+        assert sample(text, "podium_http_requests_total", method="GET", route="/healthz",
+                      status="200") >= 3, text  # fmt: skip
+        assert sample(text, "podium_gc_pause_seconds_count", generation="0") > 0
+    finally:
+        stop_server(proc)

@@ -47,8 +47,14 @@ def serve(host: str | None, port: int | None, workers: int, demo: bool) -> None:
     host = host or settings.host
     port = port or settings.port
     logs.configure(settings.log_level, settings.log_format)
-    # Each server process writes its metrics here; /metrics, answered by any, adds them up.
-    os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="podium-metrics-")
+    # Several server processes: each writes its metrics to this folder, and /metrics, answered by
+    # any, adds them up. (prometheus-client chooses where values live when it is imported, so
+    # only processes started after this see the folder: the workers. One process serves from
+    # itself and keeps its own registry: pointing it at the folder would show nothing.)
+    if workers > 1:
+        os.environ[metrics.MULTIPROC_ENV] = tempfile.mkdtemp(prefix="podium-metrics-")
+    else:
+        os.environ.pop(metrics.MULTIPROC_ENV, None)
     with database(settings) as url:
         base = f"http://{host}:{port}"
         click.echo(f"Podium on {base}  (API docs: {base}/docs, OpenAPI: {base}/openapi.json)")
