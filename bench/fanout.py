@@ -167,10 +167,11 @@ NODE_CLIENT = ROOT / "bench" / "fanout_client.mjs"
 def measure(
     targets: list[Target], n: int, rate: float, seconds: float, publish_url: str,
     publish_body: object, headers: dict[str, str], grace: float = 2.0, clients: int = 1,
-    client_cpu: set[int] | None = OTHER_CPU, node: bool = False,
+    client_cpu: set[int] | None = OTHER_CPU, node: bool = False, ports: tuple[int, ...] = (),
 ) -> dict[str, float]:  # fmt: skip
     """`clients` subscriber processes (each `n / clients` subscribers over all `targets`; in
-    Node with `node`, else in Python); the publisher POSTs from here."""
+    Node with `node`, else in Python); the publisher POSTs from here. With the Podium `ports`,
+    what those processes saw during the window is added (`server_side`)."""
     share = n // clients
     if node:
         command = ["node", str(NODE_CLIENT), json.dumps(targets), str(share),
@@ -189,12 +190,14 @@ def measure(
                     raise RuntimeError(f"subscribers did not connect: {ready!r}")
                 connected += int(ready.split()[1])
             time.sleep(1.0)
+            before = scrape(*ports)
             for proc in procs:
                 assert proc.stdin is not None
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
             sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
             time.sleep(grace)  # let the last ones arrive
+            after = scrape(*ports)
             for proc in procs:
                 assert proc.stdin is not None
                 proc.stdin.write("stop\n")
@@ -209,7 +212,8 @@ def measure(
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=30)
                 proc.kill()
-        return _figures(counted, sent, connected, seconds)
+        seen = server_side(before, after) if ports else {}
+        return {**_figures(counted, sent, connected, seconds), **seen}
     ctx = multiprocessing.get_context("spawn")
     ready_q, out = ctx.Queue(), ctx.Queue()
     go, stop = ctx.Event(), ctx.Event()
@@ -220,9 +224,11 @@ def measure(
     try:
         connected = sum(ready_q.get(timeout=300) for _ in workers)
         time.sleep(1.0)
+        before = scrape(*ports)
         go.set()
         sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
         time.sleep(grace)  # let the last ones arrive
+        after = scrape(*ports)
         stop.set()
         counted = [out.get(timeout=60) for _ in workers]
     finally:
@@ -230,7 +236,8 @@ def measure(
             worker.join(timeout=30)
             if worker.is_alive():
                 worker.kill()
-    return _figures(counted, sent, connected, seconds)
+    seen = server_side(before, after) if ports else {}
+    return {**_figures(counted, sent, connected, seconds), **seen}
 
 
 def _figures(
@@ -262,10 +269,13 @@ async def publish(
         return sent
 
 
-def server_side(*ports: int) -> dict[str, float]:
-    """What the Podium processes on `ports` saw themselves: full collections (generation 2) and
-    their time, and the fan-out lag's 99th percentile (an event's arrival in a process to its
-    write on the process's last socket; the upper edge of its histogram bucket)."""
+Scraped = tuple[float, float, dict[float, float]]  # full GCs, their seconds, lag buckets
+
+
+def scrape(*ports: int) -> Scraped:
+    """The Podium processes' own counters: full collections (generation 2) and their seconds,
+    and the fan-out lag histogram (an event's arrival in a process to its write on the
+    process's last socket), added over `ports`."""
     count = total = 0.0
     buckets: dict[float, float] = {}
     for port in ports:
@@ -279,9 +289,17 @@ def server_side(*ports: int) -> dict[str, float]:
             elif line.startswith("podium_fanout_lag_seconds_bucket"):
                 edge = float(line.split('le="')[1].split('"')[0])
                 buckets[edge] = buckets.get(edge, 0.0) + float(value)
+    return count, total, buckets
+
+
+def server_side(before: Scraped, after: Scraped) -> dict[str, float]:
+    """What the servers saw between two scrapes: full GCs and their time, and the fan-out lag's
+    99th percentile (the upper edge of its bucket)."""
+    buckets = {edge: after[2][edge] - before[2].get(edge, 0.0) for edge in after[2]}
     events = buckets.get(float("inf"), 0.0)
     lag = next((edge for edge in sorted(buckets) if buckets[edge] >= 0.99 * events), 0.0)
-    return {"gc_full": count, "gc_full_ms": total * 1000, "lag_p99_ms": lag * 1000}
+    return {"gc_full": after[0] - before[0], "gc_full_ms": (after[1] - before[1]) * 1000,
+            "lag_p99_ms": lag * 1000}  # fmt: skip
 
 
 def podium(port: int, url: str, broker: str, stack: ExitStack, cpu: set[int]) -> None:
@@ -350,8 +368,8 @@ def main() -> None:
                 path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
                 row = measure([("127.0.0.1", port, path)], n, args.rate, args.seconds,
                               f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
-                              auth, args.grace, node=node)  # fmt: skip
-                results.append((n, "Podium, 1 process", {**row, **server_side(port)}))
+                              auth, args.grace, node=node, ports=(port,))  # fmt: skip
+                results.append((n, "Podium, 1 process", row))
             if not shutil.which("redis-server"):
                 continue
             for spread in (False, True):
@@ -381,15 +399,16 @@ def main() -> None:
                     row = measure(on, n, args.rate, args.seconds,
                                   f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
                                   event, auth, args.grace, clients=2 if spread else 1,
-                                  client_cpu=None if spread else OTHER_CPU, node=node)  # fmt: skip
-                    results.append((n, name, {**row, **server_side(a, b)}))
+                                  client_cpu=None if spread else OTHER_CPU, node=node,
+                                  ports=(a, b))  # fmt: skip
+                    results.append((n, name, row))
 
     print(
         f"\nOne room, a publisher at {args.rate:g} events/s for {args.seconds:g} s; "
         f"latency from POST to receipt on {SAMPLED} sampled subscribers ({args.client}):\n"
     )
     print("| subscribers | server | events sent | deliveries/s | arrived | p50 ms | p99 ms "
-          "| server lag p99 ms | full GCs (ms) |")  # fmt: skip
+          "| server lag p99 ms | full GCs in the window (ms) |")  # fmt: skip
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for n, name, r in results:
         gcs = f"{r['gc_full']:.0f} ({r['gc_full_ms']:.0f})" if "gc_full" in r else "-"
