@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import inspect
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -74,3 +80,35 @@ async def eventually(condition: Any, seconds: float = 10) -> None:
             return
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.1)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSHARE = ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+
+
+def why_no_media() -> str | None:
+    """Why media cannot flow here (a test with media skips with it), or None."""
+    if shutil.which("janus") is None:
+        return "janus is not installed (Debian: apt-get install janus)"
+    if importlib.util.find_spec("aiortc") is None:
+        return "aiortc is not installed (pip install aiortc)"
+    if shutil.which("ip") is None or shutil.which("unshare") is None:
+        return "needs `ip` (iproute2) and `unshare` (util-linux)"
+    probe = subprocess.run([*UNSHARE, "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        return "this machine refuses network namespaces (unshare --net needs root)"
+    return None
+
+
+def run_scenario(module: str) -> dict[str, Any]:
+    """Run a media scenario module in its own network and pid namespace (notes/janus.md): what
+    it saw, from the one RESULT line it prints."""
+    proc = subprocess.run(
+        [*UNSHARE, sys.executable, "-m", module],
+        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
+    seen: dict[str, Any] = json.loads(lines[-1].removeprefix("RESULT "))
+    return seen

@@ -4,26 +4,14 @@ a network namespace); this test runs it and judges what it saw."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-
 import pytest
 
-from tests.conference.test_media import ROOT, UNSHARE, why_not
+from tests.conference.conftest import run_scenario, why_no_media
 
 
-@pytest.mark.skipif(why_not() is not None, reason=why_not() or "")
+@pytest.mark.skipif(why_no_media() is not None, reason=why_no_media() or "")
 def test_a_viewer_on_another_server_sees_the_presenter() -> None:
-    proc = subprocess.run(
-        [*UNSHARE, sys.executable, "-m", "tests.conference.replica_scenario"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180, check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stderr[-4000:]
-    seen = json.loads(lines[-1].removeprefix("RESULT "))
+    seen = run_scenario("tests.conference.replica_scenario")
     rooms = seen["rooms"]
     # The webinar's room on `a`, its replica's on `b`, each on its own server only.
     assert rooms["a"] == [rooms["webinar"]] and rooms["b"] == [rooms["replica"]]

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conference.test_media import ROOT, UNSHARE
-from tests.conference.test_media import why_not as why_no_media
+from tests.conference.conftest import ROOT, UNSHARE, why_no_media
 from tests.recordings.recording_scenario import PREROLL_MS
 
 MS = 1_000_000

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conference.test_media import ROOT, UNSHARE
-from tests.conference.test_media import why_not as why_no_media
+from tests.conference.conftest import ROOT, UNSHARE, why_no_media
 from tests.web.browser import why_no_browser
 
 
