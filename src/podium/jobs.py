@@ -33,6 +33,7 @@ from typing import Any
 
 from podium import logs, metrics
 from podium.db import Database, Executor, Row
+from podium.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -209,17 +210,10 @@ class JobRunner:
 
     async def stop(self) -> None:
         """Stop claiming and running; jobs in flight are handed back for another process."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(self._tasks)
         running = list(self._running.items())
-        for _, (task, _) in running:
-            task.cancel()
-        for job_id, (task, token) in running:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(task for _, (task, _) in running)
+        for job_id, (_, token) in running:
             with contextlib.suppress(Exception):
                 await self.db.execute(HAND_BACK, job_id, token)
         self._running.clear()

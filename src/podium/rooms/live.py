@@ -35,6 +35,7 @@ from podium.connections import text_frame
 from podium.db import Database
 from podium.rooms import queries
 from podium.rooms.schemas import Event, Room
+from podium.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -285,9 +286,7 @@ class Hub:
 
     async def stop(self) -> None:
         if self._presence is not None:
-            self._presence.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._presence
+            await cancel_and_wait([self._presence])
         await self.broker.stop()
         for feed in self.rooms.values():
             for subscriber in list(feed.subscribers):
