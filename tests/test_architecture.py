@@ -20,7 +20,7 @@ CAPABILITIES = {
 PLUMBING = {
     "broker", "config", "connections", "db", "dbpool", "embedded", "errors", "idempotency",
     "ids", "jobs", "links", "logs", "metrics", "observe", "openapi", "outbound", "ratelimit",
-    "responses", "runtime", "storage", "tasks",
+    "memory", "responses", "runtime", "storage", "tasks",
     "validation",
 }  # fmt: skip
 # The composition root and the edge helpers may import anything (nothing imports the root).

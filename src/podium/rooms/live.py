@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 from litestar.datastructures import State
 
-from podium import metrics
+from podium import memory, metrics
 from podium.broker import Broker
 from podium.connections import text_frame
 from podium.db import Database
@@ -43,6 +43,7 @@ MAX_BACKLOG = 512  # frames queued for one subscriber before it is dropped
 # Bytes a socket written to directly (pre-encoded frames) may have waiting before it is dropped.
 MAX_BUFFERED = 4 * 1024 * 1024
 PRESENCE_REFRESH = 15.0  # seconds between refreshes of this process's presence rows
+SETTLE_SECONDS = 2.0  # how often the sockets' state is frozen out of full collections (memory)
 PRESENCE_WINDOW = PRESENCE_REFRESH * 3  # older rows belong to a process that died
 CLOSE_SLOW = 4008
 CLOSE_BANNED = 4003
@@ -279,14 +280,16 @@ class Hub:
         self.rooms: dict[uuid.UUID, RoomFeed] = {}
         self.node = uuid.uuid4().hex  # this process, in the presence table
         self._presence: asyncio.Task[None] | None = None
+        self._settling: asyncio.Task[None] | None = None
+        self.memory = memory.Keeper()
 
     async def start(self) -> None:
         await self.broker.start(self._on_message, self._on_reconnect)
         self._presence = asyncio.create_task(self._refresh_presence())
+        self._settling = asyncio.create_task(self._settle())
 
     async def stop(self) -> None:
-        if self._presence is not None:
-            await cancel_and_wait([self._presence])
+        await cancel_and_wait(t for t in (self._presence, self._settling) if t is not None)
         await self.broker.stop()
         for feed in self.rooms.values():
             for subscriber in list(feed.subscribers):
@@ -301,6 +304,14 @@ class Hub:
                 await self.db.execute(queries.AGENTS_SEEN, self.node)
             except Exception as exc:
                 log.warning("presence refresh failed: %s", exc)
+
+    async def _settle(self) -> None:
+        while True:
+            await asyncio.sleep(SETTLE_SECONDS)
+            live = sum(len(feed.subscribers) for feed in self.rooms.values())
+            step = self.memory.settle(live)
+            if step is not memory.Step.NOTHING:
+                log.info("live sockets: %s at %d", step.value, live)
 
     def _on_message(self, channel: str, message: bytes) -> None:
         with contextlib.suppress(ValueError):
@@ -348,6 +359,7 @@ class Hub:
         if subscriber in feed.subscribers:
             feed.subscribers.discard(subscriber)
             metrics.live_sockets.dec()
+            self.memory.closed()
         if not any(s.account_id == subscriber.account_id for s in feed.subscribers):
             with contextlib.suppress(Exception):
                 await self.db.execute(queries.AGENT_LEFT, room_id, subscriber.account_id, self.node)
