@@ -26,7 +26,8 @@ from typing import Any
 
 from podium.conference import queries
 from podium.conference.janus import JanusClient, JanusError, JanusUnavailable
-from podium.conference.janus_backend import JanusBackend, observer_token
+from podium.conference.janus_backend import JanusBackend
+from podium.conference.janus_rooms import observer_token
 from podium.conference.models import OBSERVER, Forward, plan_forwards
 from podium.db import Database, Row
 

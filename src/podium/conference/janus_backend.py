@@ -1,8 +1,7 @@
 """Backend `janus`: the pool of Janus servers. Where a room goes (placement by reserve), its life
-on Janus (create, resize, destroy), admitting participants against capacity, and the check that
-keeps the servers in line with the database (lost rooms re-created, closed ones destroyed,
-strays swept, participants counted, intruders hung up; what it sees is recorded for the class
-lifecycle, which ends classes whose host left or whose stream ran too long).
+on Janus (create, resize, destroy), admitting participants against capacity (in the class's room
+or one of its replicas), hanging them up. The check that keeps the servers in line with the
+database is janus_rooms.py.
 
 No call to Janus runs inside a database transaction. Placement takes a lease: under the
 server's advisory lock, for one short transaction, the room's slots are written down
@@ -25,7 +24,6 @@ from podium.conference import queries
 from podium.conference.janus import (
     CONNECTIONS,
     NO_SUCH_ROOM,
-    ROOM_EXISTS,
     JanusClient,
     JanusError,
     JanusUnavailable,
@@ -33,16 +31,20 @@ from podium.conference.janus import (
     participant_token,
     room_secret,
 )
+from podium.conference.janus_rooms import (
+    PoolCheck,
+    grants_of,
+    look_in,
+    observer_token,
+    recreate,
+)
 from podium.conference.models import (
-    OBSERVER,
-    Look,
     MediaRole,
     Placement,
     Seat,
     ServerLoad,
     admit,
     grows,
-    intruders,
     place,
     publishers_for,
     resized_load,
@@ -86,7 +88,7 @@ class JanusBackend:
             )
             for s in servers
         }
-        self._unknown: dict[str, set[str]] = {}  # rooms seen on a server that no class names
+        self._check = PoolCheck()
 
     @property
     def configured(self) -> bool:
@@ -280,8 +282,8 @@ class JanusBackend:
         if role is MediaRole.PUBLISHER and target["kind"] == "webinar" and people:
             # The presenter arrives: whoever else took the one publisher slot is hung up now.
             async def clear_the_stage() -> None:
-                grants = await self._grants(tx.db, [target["room_id"]])
-                await self._look_in(client, room, target["janus_secret"], target["host"],
+                grants = await grants_of(tx.db, [target["room_id"]])
+                await look_in(client, room, target["janus_secret"], target["host"],
                                     grants.get(target["room_id"], {}))  # fmt: skip
 
             tx.after_commit(clear_the_stage)
@@ -341,115 +343,14 @@ class JanusBackend:
                      "janus_secret": target["janus_secret"], "kind": target["kind"],
                      "reserve": target["reserve"], "description": target["scope"],
                      "source_room_id": target["source_room_id"]}  # fmt: skip
-        grants = await self._grants(db, [target["room_id"]])
-        await self._recreate(client, recreated, grants.get(target["room_id"], {}))
+        grants = await grants_of(db, [target["room_id"]])
+        await recreate(client, recreated, grants.get(target["room_id"], {}))
         return []
 
-    async def _grants(
-        self, db: Executor, room_ids: list[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[str, tuple[str, MediaRole]]]:
-        """Active grants per room: participant id -> (account, role)."""
-        out: dict[uuid.UUID, dict[str, tuple[str, MediaRole]]] = {}
-        for g in await db.fetch(queries.GRANTS, room_ids) if room_ids else []:
-            out.setdefault(g["conference_room_id"], {})[str(g["id"])] = (
-                g["account_id"], MediaRole(g["role"]),
-            )  # fmt: skip
-        return out
-
-    async def _look_in(
-        self, client: JanusClient, room_id: str, secret: str, host: str | None,
-        grants: dict[str, tuple[str, MediaRole]],
-    ) -> Look:  # fmt: skip
-        """Hang up whoever is in the room without the right to be (or to send); answers
-        whether the class's host is there and whether anyone is sending."""
-        try:
-            people = await client.participants(room_id)
-            roles = {pid: role for pid, (_, role) in grants.items()}
-            for pid in intruders(people, roles):
-                log.info("room %s: hanging up %s (no grant, or sending without the right)",
-                         room_id, pid)  # fmt: skip
-                await client.kick(room_id, secret, pid)
-        except (JanusUnavailable, JanusError) as exc:
-            log.warning("room %s: %s", room_id, exc)
-            return Look(host_here=True, streaming=False)  # unknown: never time out on it
-        here = {str(p.get("id")) for p in people}
-        return Look(
-            host_here=any(pid in here and account == host for pid, (account, _) in grants.items()),
-            streaming=any(p.get("publisher") for p in people),
-        )
-
-    # -- the check -------------------------------------------------------------------------
-
     async def check(self, db: Database) -> None:
-        """Bring each server in line with the database: re-create the rooms of open classes it
-        lost (a restart loses them all), destroy those of closed classes, sweep rooms no class
-        names once they have been seen unknown twice (one may be mid-create); count who is in
-        each room, hang up intruders, and record whether the host is there and whether anyone
-        sends (the class lifecycle reads that to end classes)."""
-        if not self.configured:
-            return
-        rows = await db.fetch(queries.JANUS_ROOMS)
-        known = {str(r["id"]): r for r in rows}
-        listed: dict[str, dict[str, int]] = {}
-        for server, client in self.clients.items():
-            try:
-                listed[server] = await client.rooms()
-            except (JanusUnavailable, JanusError) as exc:
-                log.warning("media server %s: %s", server, exc)
-        # Grants are read only for the rooms that need them: lost ones and ones with people.
-        grants = await self._grants(db, [
-            row["id"] for room_id, row in known.items()
-            if row["open"] and row["janus_server"] in listed
-            and listed[row["janus_server"]].get(room_id, 1) > 0
-        ])  # fmt: skip
-        seen: list[tuple[uuid.UUID, int, bool, bool]] = []
-        for server, present in listed.items():
-            client = self.clients[server]
-            for room_id, row in known.items():
-                if row["janus_server"] != server:
-                    continue
-                if row["open"] and room_id not in present:
-                    await self._recreate(client, row, grants.get(row["id"], {}))
-                elif not row["open"] and room_id in present:
-                    with contextlib.suppress(JanusUnavailable, JanusError):
-                        await client.destroy_room(room_id, row["janus_secret"])
-                elif row["open"]:
-                    count = present[room_id]
-                    look = Look(host_here=False, streaming=False)
-                    if count > 0:
-                        look = await self._look_in(
-                            client, room_id, row["janus_secret"], row["host"],
-                            grants.get(row["id"], {}),
-                        )  # fmt: skip
-                    seen.append((row["id"], count, look.host_here, look.streaming))
-            unknown = present.keys() - known.keys()
-            for room_id in unknown & self._unknown.get(server, set()):
-                with contextlib.suppress(JanusUnavailable, JanusError):
-                    await client.destroy_room(room_id, room_secret(client.room_key, room_id))
-            self._unknown[server] = unknown
-        if seen:
-            ids, counts, hosts, streams = (list(column) for column in zip(*seen, strict=True))
-            await db.execute(queries.SAW_ROOMS, ids, counts, hosts, streams)
-
-    async def _recreate(
-        self, client: JanusClient, row: Row | dict[str, Any],
-        grants: dict[str, tuple[str, MediaRole]],
-    ) -> None:  # fmt: skip
-        room_id = str(row["id"])
-        try:
-            await client.create_room(
-                room_id, secret=row["janus_secret"],
-                publishers=publishers_for(row["kind"], row["reserve"]),
-                description=row["description"], record=row["source_room_id"] is None,
-                allowed=[observer_token(client, room_id),
-                         *(participant_token(client.room_key, room_id, g) for g in grants)],
-            )  # fmt: skip
-            log.info("re-created room %s on %s", row["id"], row["janus_server"])
-        except JanusError as exc:
-            if exc.code != ROOM_EXISTS:
-                log.warning("could not re-create room %s: %s", row["id"], exc)
-        except JanusUnavailable as exc:
-            log.warning("could not re-create room %s: %s", row["id"], exc)
+        """The pool's check (janus_rooms.PoolCheck), over the configured servers."""
+        if self.configured:
+            await self._check.run(db, self.clients)
 
     async def status(self, db: Executor) -> list[dict[str, Any]]:
         """Each server: reachable or not, its version, capacity, load, rooms on it, and the
@@ -471,11 +372,6 @@ class JanusBackend:
                 entry["error"] = str(exc)
             report.append(entry)
         return report
-
-
-def observer_token(client: JanusClient, room: str) -> str:
-    """The token Podium's observer joins a room with (see `JanusClient.publishers`)."""
-    return participant_token(client.room_key, room, OBSERVER)
 
 
 def _unavailable(doing: str, exc: Exception) -> ServiceUnavailable:
