@@ -166,6 +166,33 @@ async def test_stopping_hands_running_jobs_back(db: Database) -> None:
     assert row["leased_until"] is None and row["attempts"] == 0 and row["done_at"] is None
 
 
+async def test_a_job_is_handed_back_only_after_its_handler_has_ended(db: Database) -> None:
+    """Handing back while the handler still cleans up let another process start the job beside
+    it (seen in CI: two runs of a one-at-a-time kind at once)."""
+    started = asyncio.Event()
+    cleaned: list[bool] = []
+
+    async def tidy(job: Job) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)  # a clean-up that takes a while (writes, a child to reap)
+            row = await job_row(db, job.id)
+            cleaned.append(row["leased_until"] is not None)  # still ours while it cleans up
+            raise
+
+    registry = JobRegistry()
+    registry.kind(JobKind("test.tidy", tidy, lease_seconds=600))
+    runner = JobRunner(db, registry, poll_seconds=0.05)
+    job_id = await enqueue(db, "test.tidy", {})
+    await runner.start()
+    await asyncio.wait_for(started.wait(), 10)
+    await runner.stop()
+    assert cleaned == [True]
+    assert (await job_row(db, job_id))["leased_until"] is None
+
+
 # -- across real processes -------------------------------------------------------------------
 
 

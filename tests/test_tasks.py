@@ -38,3 +38,23 @@ async def test_done_and_plain_tasks_end_at_once() -> None:
     sleeper = asyncio.create_task(asyncio.sleep(60))
     await asyncio.wait_for(cancel_and_wait([done, sleeper]), 1)
     assert sleeper.cancelled()
+
+
+async def test_the_waiter_waits_to_the_end_even_when_cancelled_itself() -> None:
+    cleaned = asyncio.Event()
+
+    async def slow_to_end() -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)  # a clean-up that writes something down
+            cleaned.set()
+            raise
+
+    worker = asyncio.create_task(slow_to_end())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cancel_and_wait([worker]))
+    await asyncio.sleep(0.05)
+    waiter.cancel()  # as a stopping runner cancels the task that waits for its handler
+    await asyncio.wait({waiter}, timeout=5)
+    assert waiter.cancelled() and worker.done() and cleaned.is_set()

@@ -318,7 +318,9 @@ class JobRunner:
                         await work
                     return LOST
         except asyncio.CancelledError:
-            work.cancel()
+            # The process is stopping: the job is handed back only once its handler has ended
+            # (its clean-up may still be writing); another process must not start it beside it.
+            await cancel_and_wait([work])
             raise
         failure = work.exception()
         return None if failure is None else f"{type(failure).__name__}: {failure}"
