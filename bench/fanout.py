@@ -161,6 +161,12 @@ def client(
     asyncio.run(run())
 
 
+ROWS = {
+    "limit": "the bare loop",
+    "one": "Podium, one process",
+    "two": "two processes, all on B",
+    "spread": "two processes, subscribers spread",
+}
 NODE_CLIENT = ROOT / "bench" / "fanout_client.mjs"
 
 
@@ -190,12 +196,13 @@ def measure(
                     raise RuntimeError(f"subscribers did not connect: {ready!r}")
                 connected += int(ready.split()[1])
             time.sleep(1.0)
-            before = scrape(*ports)
+            before, cores, began = scrape(*ports), cpu_seconds(), time.monotonic()
             for proc in procs:
                 assert proc.stdin is not None
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
-            sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+            sent, posts = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+            print("  cores while publishing:", cpu_share(cores, began))
             time.sleep(grace)  # let the last ones arrive
             after = scrape(*ports)
             for proc in procs:
@@ -213,7 +220,7 @@ def measure(
                     proc.wait(timeout=30)
                 proc.kill()
         seen = server_side(before, after) if ports else {}
-        return {**_figures(counted, sent, connected, seconds), **seen}
+        return {**_figures(counted, sent, connected, seconds, posts), **seen}
     ctx = multiprocessing.get_context("spawn")
     ready_q, out = ctx.Queue(), ctx.Queue()
     go, stop = ctx.Event(), ctx.Event()
@@ -224,9 +231,10 @@ def measure(
     try:
         connected = sum(ready_q.get(timeout=300) for _ in workers)
         time.sleep(1.0)
-        before = scrape(*ports)
+        before, cores, began = scrape(*ports), cpu_seconds(), time.monotonic()
         go.set()
-        sent = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+        sent, posts = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+        print("  cores while publishing:", cpu_share(cores, began))
         time.sleep(grace)  # let the last ones arrive
         after = scrape(*ports)
         stop.set()
@@ -237,69 +245,130 @@ def measure(
             if worker.is_alive():
                 worker.kill()
     seen = server_side(before, after) if ports else {}
-    return {**_figures(counted, sent, connected, seconds), **seen}
+    return {**_figures(counted, sent, connected, seconds, posts), **seen}
 
 
 def _figures(
-    counted: list[tuple[int, list[float]]], sent: int, connected: int, seconds: float
-) -> dict[str, float]:
+    counted: list[tuple[int, list[float]]], sent: int, connected: int, seconds: float,
+    posts: list[float],
+) -> dict[str, float]:  # fmt: skip
     frames = sum(c[0] for c in counted)
     lat = sorted(x for c in counted for x in c[1]) or [float("nan")]
     return {
+        "post_p99_ms": _p99(sorted(posts)),
         "deliveries_per_s": frames / seconds,
         "sent": sent,
         "arrived": frames / (sent * connected),
         "p50_ms": statistics.median(lat),
-        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "p99_ms": _p99(lat),
     }
+
+
+def _p99(ordered: list[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
 
 
 async def publish(
     url: str, body: object, headers: dict[str, str], rate: float, seconds: float
-) -> int:
-    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
-        sent = 0
+) -> tuple[int, list[float]]:
+    """POST an event every 1/`rate` s for `seconds`, whether or not the last one has been
+    answered (a room's publishers do not wait for each other); answers how many were sent and
+    each POST's time to its answer, in ms."""
+    took: list[float] = []
+
+    async def one(http: httpx.AsyncClient) -> None:
+        stamped = json.loads(json.dumps(body).replace('"SENT"', str(time.time_ns())))
+        began = time.perf_counter()
+        r = await http.post(url, json=stamped)
+        r.raise_for_status()
+        took.append((time.perf_counter() - began) * 1000)
+
+    limits = httpx.Limits(max_connections=20)
+    async with httpx.AsyncClient(headers=headers, timeout=30, limits=limits) as http:
+        posts: list[asyncio.Task[None]] = []
         started = time.monotonic()
-        while time.monotonic() - started < seconds:
-            stamped = json.loads(json.dumps(body).replace('"SENT"', str(time.time_ns())))
-            r = await http.post(url, json=stamped)
-            r.raise_for_status()
-            sent += 1
-            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
-        return sent
+        while len(posts) < rate * seconds:
+            posts.append(asyncio.create_task(one(http)))
+            await asyncio.sleep(max(0.0, started + len(posts) / rate - time.monotonic()))
+        await asyncio.gather(*posts)
+    return len(posts), took
 
 
-Scraped = tuple[float, float, dict[float, float]]  # full GCs, their seconds, lag buckets
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by each kind of process on the machine (by command name; this
+    bench's own process, the publisher, apart), and "idle": where the cores went in a window."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if int(entry.name) == os.getpid():
+            name = "publisher"
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    cpu = Path("/proc/stat").read_text().splitlines()[0].split()
+    used["idle"] = (int(cpu[4]) + int(cpu[5])) / tick
+    return used
+
+
+def cpu_share(before: dict[str, float], began: float) -> str:
+    """The cores used since `before` (taken at `began`) by kind of process, in cores (1.0 = one
+    core all the time)."""
+    after, seconds = cpu_seconds(), time.monotonic() - began
+    spent = {k: (after[k] - before.get(k, 0.0)) / seconds for k in after}
+    top = sorted(((v, k) for k, v in spent.items() if v >= 0.02), reverse=True)
+    return ", ".join(f"{k} {v:.2f}" for v, k in top)
+
+
+@dataclass
+class Scraped:
+    """The Podium processes' own counters, added over processes."""
+
+    gc_full: float = 0.0  # full collections (generation 2)
+    gc_full_seconds: float = 0.0
+    lag: dict[float, float] = field(default_factory=dict)  # fan-out lag histogram buckets
+    passes: float = 0.0  # a room's write passes over its sockets
+    events: float = 0.0  # events those passes wrote
 
 
 def scrape(*ports: int) -> Scraped:
-    """The Podium processes' own counters: full collections (generation 2) and their seconds,
-    and the fan-out lag histogram (an event's arrival in a process to its write on the
-    process's last socket), added over `ports`."""
-    count = total = 0.0
-    buckets: dict[float, float] = {}
+    """The Podium processes' own counters (`ports`): full garbage collections, the fan-out lag
+    (an event's arrival in a process to its write on the process's last socket), and how many
+    events each write pass carried."""
+    got = Scraped()
     for port in ports:
         text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         for line in text.splitlines():
-            value = line.split()[-1] if line and not line.startswith("#") else "0"
+            value = float(line.split()[-1]) if line and not line.startswith("#") else 0.0
             if line.startswith('podium_gc_pause_seconds_count{generation="2"}'):
-                count += float(value)
+                got.gc_full += value
             elif line.startswith('podium_gc_pause_seconds_sum{generation="2"}'):
-                total += float(value)
+                got.gc_full_seconds += value
+            elif line.startswith("podium_fanout_events_per_write_count"):
+                got.passes += value
+            elif line.startswith("podium_fanout_events_per_write_sum"):
+                got.events += value
             elif line.startswith("podium_fanout_lag_seconds_bucket"):
                 edge = float(line.split('le="')[1].split('"')[0])
-                buckets[edge] = buckets.get(edge, 0.0) + float(value)
-    return count, total, buckets
+                got.lag[edge] = got.lag.get(edge, 0.0) + value
+    return got
 
 
 def server_side(before: Scraped, after: Scraped) -> dict[str, float]:
-    """What the servers saw between two scrapes: full GCs and their time, and the fan-out lag's
-    99th percentile (the upper edge of its bucket)."""
-    buckets = {edge: after[2][edge] - before[2].get(edge, 0.0) for edge in after[2]}
+    """What the servers saw between two scrapes: full GCs and their time, the fan-out lag's
+    99th percentile (the upper edge of its bucket), events per write pass."""
+    buckets = {edge: after.lag[edge] - before.lag.get(edge, 0.0) for edge in after.lag}
     events = buckets.get(float("inf"), 0.0)
     lag = next((edge for edge in sorted(buckets) if buckets[edge] >= 0.99 * events), 0.0)
-    return {"gc_full": after[0] - before[0], "gc_full_ms": (after[1] - before[1]) * 1000,
-            "lag_p99_ms": lag * 1000}  # fmt: skip
+    passes = after.passes - before.passes
+    return {"gc_full": after.gc_full - before.gc_full, "lag_p99_ms": lag * 1000,
+            "gc_full_ms": (after.gc_full_seconds - before.gc_full_seconds) * 1000,
+            "per_pass": (after.events - before.events) / passes if passes else 0.0}  # fmt: skip
 
 
 def podium(port: int, url: str, broker: str, stack: ExitStack, cpu: set[int]) -> None:
@@ -332,6 +401,13 @@ def main() -> None:
         default="node" if shutil.which("node") else "python",
         help="what the subscribers run in (node: cheaper, so the servers get the cores)",
     )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        choices=list(ROWS),
+        default=list(ROWS),
+        help="which servers to measure (default: all)",
+    )
     args = parser.parse_args()
     node = args.client == "node"
     token = tokens.mint(tenant_from_config(TENANT), "service", 3600)
@@ -349,7 +425,8 @@ def main() -> None:
 
         event = {"type": "tick", "data": {"sent_ns": "SENT"}}
         both = SERVER_CPU | OTHER_CPU
-        for n in args.subscribers:
+
+        def limit(n: int) -> None:
             with ExitStack() as stack:
                 port = free_port()
                 start([sys.executable, "-m", "uvicorn", "bench.broadcast_app:app", "--port",
@@ -361,6 +438,8 @@ def main() -> None:
                     [("127.0.0.1", port, "/ws")], n, args.rate, args.seconds,
                     f"http://127.0.0.1:{port}/publish",
                     {"message": "event", "event": event}, {}, args.grace, node=node)))  # fmt: skip
+
+        def one(n: int) -> None:
             with ExitStack() as stack:
                 port = free_port()
                 podium(port, url, "memory://", stack, SERVER_CPU)
@@ -370,52 +449,62 @@ def main() -> None:
                               f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
                               auth, args.grace, node=node, ports=(port,))  # fmt: skip
                 results.append((n, "Podium, 1 process", row))
+
+        def two(n: int, spread: bool) -> None:
             if not shutil.which("redis-server"):
-                continue
-            for spread in (False, True):
-                with ExitStack() as stack:
-                    redis_port = free_port()
-                    redis = subprocess.Popen(
-                        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                         "--save", "", "--appendonly", "no"],
-                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-                    stack.callback(redis.wait)  # (callbacks run last first: kill, then wait)
-                    stack.callback(redis.kill)
-                    pin(redis.pid, both if spread else OTHER_CPU)
-                    broker = f"redis://127.0.0.1:{redis_port}/0"
-                    a, b = free_port(), free_port()
-                    # Spread: the kernel schedules both servers and both subscriber processes
-                    # over the two cores; otherwise B has a core and everything else the other.
-                    podium(a, url, broker, stack, both if spread else OTHER_CPU)
-                    podium(b, url, broker, stack, both if spread else SERVER_CPU)
-                    room = room_on(a)
-                    path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
-                    on = [("127.0.0.1", b, path)]
-                    name = "Podium, 2 processes via Redis (subscribers on B)"
-                    if spread:
-                        on = [("127.0.0.1", a, path), *on]
-                        name = ("Podium, 2 processes via Redis (subscribers spread over both, "
-                                "2 subscriber processes)")  # fmt: skip
-                    row = measure(on, n, args.rate, args.seconds,
-                                  f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
-                                  event, auth, args.grace, clients=2 if spread else 1,
-                                  client_cpu=None if spread else OTHER_CPU, node=node,
-                                  ports=(a, b))  # fmt: skip
-                    results.append((n, name, row))
+                return
+            with ExitStack() as stack:
+                redis_port = free_port()
+                redis = subprocess.Popen(
+                    ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
+                     "--save", "", "--appendonly", "no"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                stack.callback(redis.wait)  # (callbacks run last first: kill, then wait)
+                stack.callback(redis.kill)
+                pin(redis.pid, both if spread else OTHER_CPU)
+                broker = f"redis://127.0.0.1:{redis_port}/0"
+                a, b = free_port(), free_port()
+                # Spread: the kernel schedules both servers and both subscriber processes
+                # over the two cores; otherwise B has a core and everything else the other.
+                podium(a, url, broker, stack, both if spread else OTHER_CPU)
+                podium(b, url, broker, stack, both if spread else SERVER_CPU)
+                room = room_on(a)
+                path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
+                on = [("127.0.0.1", b, path)]
+                name = "Podium, 2 processes via Redis (subscribers on B)"
+                if spread:
+                    on = [("127.0.0.1", a, path), *on]
+                    name = ("Podium, 2 processes via Redis (subscribers spread over both, "
+                            "2 subscriber processes)")  # fmt: skip
+                row = measure(on, n, args.rate, args.seconds,
+                              f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
+                              event, auth, args.grace, clients=2 if spread else 1,
+                              client_cpu=None if spread else OTHER_CPU, node=node,
+                              ports=(a, b))  # fmt: skip
+                results.append((n, name, row))
+
+        runs = {"limit": limit, "one": one, "two": lambda n: two(n, False),
+                "spread": lambda n: two(n, True)}  # fmt: skip
+        for n in args.subscribers:
+            for row in args.rows:
+                runs[row](n)
 
     print(
         f"\nOne room, a publisher at {args.rate:g} events/s for {args.seconds:g} s; "
         f"latency from POST to receipt on {SAMPLED} sampled subscribers ({args.client}):\n"
     )
     print("| subscribers | server | events sent | deliveries/s | arrived | p50 ms | p99 ms "
-          "| server lag p99 ms | full GCs in the window (ms) |")  # fmt: skip
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+          "| POST p99 ms | server lag p99 ms | events per write "
+          "| full GCs in the window (ms) |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, name, r in results:
         gcs = f"{r['gc_full']:.0f} ({r['gc_full_ms']:.0f})" if "gc_full" in r else "-"
         lag = f"<= {r['lag_p99_ms']:.0f}" if "lag_p99_ms" in r else "-"
+        per_pass = f"{r['per_pass']:.2f}" if "per_pass" in r else "-"
         print(
             f"| {n:,} | {name} | {r['sent']:.0f} | {r['deliveries_per_s']:,.0f} | "
-            f"{r['arrived']:.1%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {lag} | {gcs} |"
+            f"{r['arrived']:.1%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['post_p99_ms']:.0f} "
+            f"| {lag} | {per_pass} | {gcs} |"
         )
     print()
     for line in targets(results):

@@ -54,6 +54,11 @@ fanout_lag = Histogram(
     "From an event's arrival in a process to its write on that process's last socket of the room",
     buckets=LATENCY,
 )
+fanout_events = Histogram(
+    "podium_fanout_events_per_write",
+    "Events of a room written to its sockets in one pass (more than one when they waited)",
+    buckets=(1, 2, 3, 5, 10, 20, 50),
+)
 slow_consumers = Counter(
     "podium_slow_consumers_closed_total", "Live sockets closed for not keeping up"
 )

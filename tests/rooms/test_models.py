@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from podium.errors import Forbidden
-from podium.rooms.models import check_may_draw, check_may_post, group_state
+from podium.rooms.models import check_may_draw, check_may_post, group_state, in_sequence
 
 LOCKED = {"message": True, "reaction": True, "draw": False}
 
@@ -64,3 +66,21 @@ def test_simple_sets_and_collections() -> None:
     assert state["layout"]["seq"] == 3
     assert [e["label"] for e in state["board"]] == ["a", "c"]
     assert "none" not in state
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(1, 1000)), unique_by=lambda d: d[1]))
+def test_stored_events_come_in_sequence_and_live_ones_stay_put(
+    drawn: list[tuple[bool, int]],
+) -> None:
+    events = [(None if live else n, f"frame {n}") for live, n in drawn]
+    ordered = in_sequence(events)
+    assert sorted(ordered, key=repr) == sorted(events, key=repr)  # the same events
+    numbered = [seq for seq, _ in ordered if seq is not None]
+    assert numbered == sorted(numbered)
+    assert [i for i, e in enumerate(ordered) if e[0] is None] == [
+        i for i, e in enumerate(events) if e[0] is None
+    ]  # each live-only event where it came
+
+
+def test_two_swapped_in_one_pass_are_put_back() -> None:
+    assert in_sequence([(2, "b"), (None, "x"), (1, "a")]) == [(1, "a"), (None, "x"), (2, "b")]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from podium.rooms.live import CLOSE_SLOW, MAX_BACKLOG, Subscriber
+from podium.connections import text_frame
+from podium.rooms.subscriber import CLOSE_SLOW, MAX_BACKLOG, Batch, Subscriber
 
 
 class Socket:
@@ -72,3 +73,43 @@ async def test_duplicates_and_held_frames_on_resume() -> None:
     s.deliver(3, "f3 again")
     s.deliver(4, "f4")
     assert socket.sent == ["live-only", "f4"]
+
+
+class Writer:
+    """Stands in for the socket's direct writer of encoded frames: records each write."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def __call__(self, data: bytes) -> int:
+        self.writes.append(data)
+        return 0  # nothing left buffered
+
+
+BATCH = [(1, "one"), (None, "live"), (2, "two"), (3, "three")]
+
+
+async def test_a_batch_is_one_write_to_a_socket_that_has_none_of_it() -> None:
+    socket, writer = Socket(), Writer()
+    s = Subscriber("a", socket.send, socket.close, writer)
+    s.caught_up()
+    s.deliver_batch(Batch(BATCH))
+    assert writer.writes == [b"".join(text_frame(text.encode()) for _, text in BATCH)]
+    assert s.last_seq == 3
+    s.deliver(3, "three")  # already sent
+    assert len(writer.writes) == 1
+
+
+async def test_a_batch_goes_one_by_one_where_part_was_sent_or_frames_are_held() -> None:
+    socket, writer = Socket(), Writer()
+    s = Subscriber("a", socket.send, socket.close, writer)
+    s.caught_up()
+    s.deliver(1, "one")
+    s.deliver_batch(Batch(BATCH))  # has 1 already: the rest, each once
+    assert writer.writes == [text_frame(t.encode()) for t in ("one", "live", "two", "three")]
+    later = Writer()
+    resuming = Subscriber("b", socket.send, socket.close, later)
+    resuming.deliver_batch(Batch(BATCH))  # still catching up: held
+    assert later.writes == []
+    resuming.caught_up()
+    assert later.writes == [text_frame(t.encode()) for t in ("one", "live", "two", "three")]

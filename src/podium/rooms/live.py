@@ -23,7 +23,6 @@ import time
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import msgspec
@@ -31,27 +30,21 @@ from litestar.datastructures import State
 
 from podium import memory, metrics
 from podium.broker import Broker
-from podium.connections import text_frame
 from podium.db import Database
 from podium.rooms import queries
+from podium.rooms.models import in_sequence
 from podium.rooms.schemas import Event, Room
+from podium.rooms.subscriber import Batch, Frame, Subscriber
 from podium.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
-MAX_BACKLOG = 512  # frames queued for one subscriber before it is dropped
-# Bytes a socket written to directly (pre-encoded frames) may have waiting before it is dropped.
-MAX_BUFFERED = 4 * 1024 * 1024
 PRESENCE_REFRESH = 15.0  # seconds between refreshes of this process's presence rows
 SETTLE_SECONDS = 2.0  # how often the sockets' state is frozen out of full collections (memory)
 PRESENCE_WINDOW = PRESENCE_REFRESH * 3  # older rows belong to a process that died
-CLOSE_SLOW = 4008
 CLOSE_BANNED = 4003
 CATCH_UP_PAGE = 500
 
-Send = Callable[[str], Coroutine[Any, Any, None]]
-Close = Callable[[int, str], Awaitable[None]]
-WriteFrame = Callable[[bytes], int]  # connections.GuardedWebSocket.write_frame
 
 _encode = msgspec.json.Encoder().encode
 
@@ -82,115 +75,6 @@ def room_message(frame: str) -> bytes:
     return b"r\n" + frame.encode()
 
 
-class Frame:
-    """One event's text frame, encoded as a whole WebSocket frame once, when a socket that takes
-    encoded frames first needs it."""
-
-    __slots__ = ("_encoded", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._encoded: bytes | None = None
-
-    def encoded(self) -> bytes:
-        if self._encoded is None:
-            self._encoded = text_frame(self.text.encode())
-        return self._encoded
-
-
-class Subscriber:
-    def __init__(
-        self, account_id: str, send: Send, close: Close, write_frame: WriteFrame | None = None
-    ) -> None:
-        self.account_id = account_id
-        self._send = send
-        self._close = close
-        # The socket's direct writer of encoded frames (connections.FRAMES), when it has one
-        # and every frame goes out as it is (no lobby gate to judge frames one by one).
-        self._write_frame = write_frame
-        self.last_seq = 0
-        self.catching_up = True
-        self._held: list[tuple[int | None, str]] = []
-        self._backlog: deque[str] = deque()
-        self._writer: asyncio.Task[None] | None = None
-        self.closed = False
-
-    def deliver(self, seq: int | None, frame: str, encoded: Frame | None = None) -> None:
-        if self.closed:
-            return
-        if self.catching_up:
-            self._held.append((seq, frame))
-            if len(self._held) > MAX_BACKLOG:
-                self.drop(CLOSE_SLOW, "too slow to catch up")
-            return
-        if seq is not None:
-            if seq <= self.last_seq:
-                return  # already sent (from the database while catching up)
-            self.last_seq = seq
-        self._write(frame, encoded)
-
-    def caught_up(self) -> None:
-        self.catching_up = False
-        held, self._held = self._held, []
-        for seq, frame in held:
-            self.deliver(seq, frame)
-
-    def _write(self, frame: str, encoded: Frame | None = None) -> None:
-        if self._writer is not None and not self._writer.done():
-            self._backlog.append(frame)
-            if len(self._backlog) > MAX_BACKLOG:
-                self.drop(CLOSE_SLOW, "slow consumer")
-            return
-        if self._write_frame is not None:
-            buffered = self._write_frame((encoded or Frame(frame)).encoded())
-            if buffered > MAX_BUFFERED:  # -1: closing; its handler leaves the room
-                self.drop(CLOSE_SLOW, "slow consumer")
-            return
-        # Run the send until it would wait: when the socket can take the frame, that is the
-        # whole send, with no task per frame and subscriber.
-        coro = self._send(frame)
-        try:
-            waiting_on = coro.send(None)
-        except StopIteration:
-            return
-        except Exception as exc:
-            log.warning("live send to %s failed: %r", self.account_id, exc)
-            self.drop(1011, "send failed")
-            return
-        self._writer = asyncio.ensure_future(self._finish(coro, waiting_on))
-
-    async def _finish(self, coro: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-        try:
-            while True:
-                if waiting_on is None:
-                    await asyncio.sleep(0)
-                else:
-                    # What a Task does with a yielded future before waiting on it: without
-                    # this, awaiting it here reads as a misuse and raises.
-                    waiting_on._asyncio_future_blocking = False
-                    await waiting_on
-                try:
-                    waiting_on = coro.send(None)
-                except StopIteration:
-                    break
-            while self._backlog and not self.closed:
-                await self._send(self._backlog.popleft())
-        except Exception as exc:
-            log.warning("live send to %s failed: %r", self.account_id, exc)
-            coro.close()
-            self.drop(1011, "send failed")
-
-    def drop(self, code: int, reason: str) -> None:
-        if self.closed:
-            return
-        if code == CLOSE_SLOW:
-            metrics.slow_consumers.inc()
-        self.closed = True
-        self._backlog.clear()
-        task = asyncio.ensure_future(self._close(code, reason))
-        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
-
-
 class RoomFeed:
     """One room's ordered stream in this process."""
 
@@ -217,16 +101,32 @@ class RoomFeed:
         for subscriber in list(self.subscribers):
             subscriber.deliver(seq, frame, encoded)
 
+    def fan_out_batch(self, items: list[tuple[int | None, str]]) -> None:
+        if len(items) <= 1:
+            for seq, frame in items:
+                self.fan_out(seq, frame)
+            return
+        batch = Batch(items)
+        for subscriber in list(self.subscribers):
+            subscriber.deliver_batch(batch)
+
     async def _drain(self) -> None:
         while self._inbox:
             arrived, message = self._inbox.popleft()
             head, _, body = message.partition(b"\n")
             kind = head[:1]
             if kind == b"e":
-                await self._event(int(head[1:]) if len(head) > 1 else None, body.decode())
-                # From its arrival here to its write on this process's last socket (a write
-                # that must wait continues in the socket's own task).
+                # With the events that waited behind it: written together (Batch).
+                events = [(head, body)]
+                while self._inbox and self._inbox[0][1][:1] == b"e":
+                    events.append(self._inbox.popleft()[1].partition(b"\n")[::2])
+                await self._events(
+                    [(int(h[1:]) if len(h) > 1 else None, b.decode()) for h, b in events]
+                )
+                # From the first's arrival here to its write on this process's last socket (a
+                # write that must wait continues in the socket's own task).
                 metrics.fanout_lag.observe(time.perf_counter() - arrived)
+                metrics.fanout_events.observe(len(events))
             elif kind == b"b":
                 account_id = body.decode()
                 for subscriber in list(self.subscribers):
@@ -235,30 +135,43 @@ class RoomFeed:
             elif kind == b"r":
                 self.fan_out(None, body.decode())
 
-    async def _event(self, seq: int | None, frame: str) -> None:
-        if seq is None:
-            self.fan_out(None, frame)
-            return
-        if seq <= self.last_seq:
-            return
-        if seq > self.last_seq + 1:
-            await self.fill_gap(seq)
-        self.fan_out(seq, frame)
-        self.last_seq = seq
+    async def _events(self, events: list[tuple[int | None, str]]) -> None:
+        """Fan the events out in one batch, in sequence: a stored event seen already is skipped,
+        and the ones missing before an early one are read from the database into the batch.
+        (`last_seq` moves only once they are written: a socket that joins meanwhile starts
+        before them and gets them.)"""
+        ready: list[tuple[int | None, str]] = []
+        upto = self.last_seq
+        for seq, frame in in_sequence(events):
+            if seq is not None:
+                if seq <= upto:
+                    continue
+                if seq > upto + 1:
+                    ready += await self._stored(upto, seq)
+                upto = seq
+            ready.append((seq, frame))
+        self.fan_out_batch(ready)
+        self.last_seq = max(self.last_seq, upto)
 
-    async def fill_gap(self, before: int | None = None) -> None:
-        """Deliver the stored events after `last_seq` (and before `before`) from the database."""
+    async def fill_gap(self) -> None:
+        """Deliver the stored events after `last_seq` from the database (the broker was away)."""
+        stored = await self._stored(self.last_seq, None)
+        self.fan_out_batch(stored)
+        if stored:
+            self.last_seq = max(self.last_seq, stored[-1][0] or 0)
+
+    async def _stored(self, after: int, before: int | None) -> list[tuple[int | None, str]]:
+        """The stored events after `after` (and before `before`): ones the broker did not bring,
+        certain to be in the database, since a number is taken under the room's row lock and so
+        a smaller one commits first."""
         try:
             rows = await self.hub.db.fetch(
-                queries.EVENTS_AFTER, self.room_id, self.last_seq, before, CATCH_UP_PAGE
+                queries.EVENTS_AFTER, self.room_id, after, before, CATCH_UP_PAGE
             )
         except Exception as exc:  # the next event or reconnect tries again
             log.warning("gap fill for room %s failed: %s", self.room_id, exc)
-            return
-        for row in rows:
-            event = Event(**dict(row))
-            self.fan_out(event.seq, event_frame(event))
-            self.last_seq = event.seq
+            return []
+        return [(row["seq"], event_frame(Event(**dict(row)))) for row in rows]
 
 
 class Hub:

@@ -1,5 +1,6 @@
-"""Event room rules that need no I/O: locked types, the versioned state of sets, and the gate a
-participant held back by the lobby hears the live socket through."""
+"""Event room rules that need no I/O: locked types, the versioned state of sets, the gate a
+participant held back by the lobby hears the live socket through, and the order in which a feed
+writes the events that waited together."""
 
 from __future__ import annotations
 
@@ -111,3 +112,11 @@ def _event_of(frame: str) -> dict[str, Any] | None:
         return None
     event = decoded.get("event") if isinstance(decoded, dict) else None
     return event if isinstance(event, dict) else None
+
+
+def in_sequence(events: list[tuple[int | None, str]]) -> list[tuple[int | None, str]]:
+    """The events (sequence number or None for a live-only one, frame) with the stored ones put
+    in sequence and each live-only one left where it came. Publishers commit in sequence but
+    tell the broker in any order: two that arrive swapped in one pass need no database read."""
+    numbered = iter(sorted((e for e in events if e[0] is not None), key=lambda e: e[0] or 0))
+    return [e if e[0] is None else next(numbered) for e in events]

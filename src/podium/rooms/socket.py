@@ -32,9 +32,10 @@ from podium.connections import FRAMES
 from podium.db import Database
 from podium.errors import PodiumError, to_podium_error, validation_error
 from podium.rooms import queries, service
-from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, Subscriber, event_frame, hub_of
+from podium.rooms.live import CATCH_UP_PAGE, CLOSE_BANNED, event_frame, hub_of
 from podium.rooms.models import Gate
 from podium.rooms.schemas import Event, EventCreate
+from podium.rooms.subscriber import Subscriber
 from podium.runtime import Podium, runtime
 from podium.validation import strict
 
