@@ -1,18 +1,23 @@
 """Fan-out benchmark: one room, many WebSocket subscribers, a publisher at a fixed rate.
 
-    ./dev bench fanout [--subscribers 1000 5000] [--rate 10] [--seconds 10]
+    ./dev bench fanout [--subscribers 1000 5000] [--rate 10] [--seconds 10] [--rows ...]
 
-For each subscriber count it measures, one after the other:
+For each subscriber count it measures, one after the other (`--rows` picks some):
 - limit: the bare broadcast loop on Podium's server stack (bench/broadcast_app.py), one process;
-- Podium, one process, in-process broker: events POSTed to the room, stored, fanned out;
-- Podium, two processes through a real redis-server: POSTs to process A, subscribers on B.
-Reported: deliveries/s received by all subscribers, the share of the expected deliveries that
-arrived, and p50/p99 latency from the moment the publisher sent the POST to the moment a
-subscriber had the frame (measured on a sample of subscribers). The server under test is pinned
-to core 0; PostgreSQL, Redis, the publisher and the subscribers share core 1.
+- one: Podium, one process, in-process broker: events POSTed to the room, stored, fanned out;
+- two: Podium, two processes through a real redis-server: POSTs to process A, subscribers on B;
+- spread: the same with the subscribers spread over both (two subscriber processes).
+The publisher POSTs at the rate whether or not the last POST was answered (open loop). Reported:
+deliveries/s received by all subscribers, the share of the expected deliveries that arrived,
+p50/p99 latency from the moment the publisher sent the POST to the moment a subscriber had the
+frame (on a sample of subscribers), the POSTs' own p99, and from the servers' /metrics the
+fan-out lag, events per write pass and full garbage collections; and the cores each kind of
+process used while publishing. Except in the spread row, the server under test is pinned to
+core 0; PostgreSQL, Redis, the publisher and the subscribers share core 1.
 
-Subscribers are raw asyncio protocols (a handshake, then frame headers counted), so the client
-side costs little; sampled ones decode their frames for the latency.
+Subscribers run in C (bench/fanout_client.c, built with the machine's cc), else Node, else
+Python (`--client`): an epoll loop that counts frames costs about 4 us of a core per frame,
+Node about 9; on a 2-core machine what they spend is taken from the servers.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -168,20 +174,32 @@ ROWS = {
     "spread": "two processes, subscribers spread",
 }
 NODE_CLIENT = ROOT / "bench" / "fanout_client.mjs"
+C_CLIENT = ROOT / "bench" / "fanout_client.c"
+
+
+def subscriber_command(kind: str, folder: Path) -> list[str] | None:
+    """The command that runs a subscriber process of `kind` (built into `folder` for c); None
+    for the Python subscribers, which run in this bench's own code."""
+    if kind == "c":
+        binary = folder / "fanout_client"
+        subprocess.run(["cc", "-O2", "-o", str(binary), str(C_CLIENT)], check=True)
+        return [str(binary)]
+    return ["node", str(NODE_CLIENT)] if kind == "node" else None
 
 
 def measure(
     targets: list[Target], n: int, rate: float, seconds: float, publish_url: str,
     publish_body: object, headers: dict[str, str], grace: float = 2.0, clients: int = 1,
-    client_cpu: set[int] | None = OTHER_CPU, node: bool = False, ports: tuple[int, ...] = (),
+    client_cpu: set[int] | None = OTHER_CPU, command: list[str] | None = None,
+    ports: tuple[int, ...] = (),
 ) -> dict[str, float]:  # fmt: skip
-    """`clients` subscriber processes (each `n / clients` subscribers over all `targets`; in
-    Node with `node`, else in Python); the publisher POSTs from here. With the Podium `ports`,
+    """`clients` subscriber processes (each `n / clients` subscribers over all `targets`; run by
+    `command` (C or Node), else in Python); the publisher POSTs from here. With the Podium `ports`,
     what those processes saw during the window is added (`server_side`)."""
     share = n // clients
-    if node:
-        command = ["node", str(NODE_CLIENT), json.dumps(targets), str(share),
-                   str(SAMPLED // clients)]  # fmt: skip
+    if command is not None:
+        command = [*command, str(share), str(SAMPLED // clients)]
+        command += [str(part) for target in targets for part in target]
         pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
         procs = [subprocess.Popen(command, **pipes) for _ in range(clients)]  # type: ignore[call-overload]
         try:
@@ -397,9 +415,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--client",
-        choices=["node", "python"],
-        default="node" if shutil.which("node") else "python",
-        help="what the subscribers run in (node: cheaper, so the servers get the cores)",
+        choices=["c", "node", "python"],
+        default="c" if shutil.which("cc") else "node" if shutil.which("node") else "python",
+        help="what the subscribers run in (c, then node: cheaper, so the servers get the cores)",
     )
     parser.add_argument(
         "--rows",
@@ -409,7 +427,7 @@ def main() -> None:
         help="which servers to measure (default: all)",
     )
     args = parser.parse_args()
-    node = args.client == "node"
+    runner = subscriber_command(args.client, Path(tempfile.mkdtemp(prefix="podium-fanout-")))
     token = tokens.mint(tenant_from_config(TENANT), "service", 3600)
     auth = {"Authorization": f"Bearer {token}"}
     results: list[tuple[int, str, dict[str, float]]] = _Results()
@@ -437,7 +455,8 @@ def main() -> None:
                 results.append((n, "limit: bare broadcast loop", measure(
                     [("127.0.0.1", port, "/ws")], n, args.rate, args.seconds,
                     f"http://127.0.0.1:{port}/publish",
-                    {"message": "event", "event": event}, {}, args.grace, node=node)))  # fmt: skip
+                    {"message": "event", "event": event}, {}, args.grace,
+                    command=runner)))  # fmt: skip
 
         def one(n: int) -> None:
             with ExitStack() as stack:
@@ -447,7 +466,7 @@ def main() -> None:
                 path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
                 row = measure([("127.0.0.1", port, path)], n, args.rate, args.seconds,
                               f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
-                              auth, args.grace, node=node, ports=(port,))  # fmt: skip
+                              auth, args.grace, command=runner, ports=(port,))  # fmt: skip
                 results.append((n, "Podium, 1 process", row))
 
         def two(n: int, spread: bool) -> None:
@@ -479,7 +498,7 @@ def main() -> None:
                 row = measure(on, n, args.rate, args.seconds,
                               f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
                               event, auth, args.grace, clients=2 if spread else 1,
-                              client_cpu=None if spread else OTHER_CPU, node=node,
+                              client_cpu=None if spread else OTHER_CPU, command=runner,
                               ports=(a, b))  # fmt: skip
                 results.append((n, name, row))
 

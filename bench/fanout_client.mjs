@@ -2,7 +2,7 @@
 // Node reads 100,000 small frames a second on a fraction of a core where a Python process needs
 // all of one (on a 2-core machine the subscribers share the cores with the servers).
 //
-//   node bench/fanout_client.mjs '<[[host, port, path], ...]>' <subscribers> <sampled>
+//   node bench/fanout_client.mjs <subscribers> <sampled> <host> <port> <path> [<host> <port> <path> ...]
 //
 // Opens the subscribers (spread round-robin over the targets), prints "READY <n>"; counts text
 // frames between "go" and "stop" on stdin; then prints one JSON line {frames, latencies_ms} and
@@ -11,8 +11,9 @@ import crypto from "node:crypto";
 import net from "node:net";
 import readline from "node:readline";
 
-const [targetsJson, total, sampledArg] = process.argv.slice(2);
-const targets = JSON.parse(targetsJson);
+const [total, sampledArg, ...flat] = process.argv.slice(2);
+const targets = [];
+for (let k = 0; k + 2 < flat.length; k += 3) targets.push([flat[k], Number(flat[k + 1]), flat[k + 2]]);
 const n = Number(total);
 const sampled = Number(sampledArg);
 let counting = false;

@@ -1,11 +1,15 @@
 """The subscriber's delivery: sends at once when it can, queues in order when the socket is
-paused, and drops a consumer that falls too far behind; resume skips what was sent."""
+paused, and drops a consumer that falls too far behind; resume skips what was sent; events that
+waited together go out in one write, to every socket of the room."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
+from typing import cast
 
 from podium.connections import text_frame
+from podium.rooms.live import WRITE_SLICE, Hub, RoomFeed
 from podium.rooms.subscriber import CLOSE_SLOW, MAX_BACKLOG, Batch, Subscriber
 
 
@@ -113,3 +117,24 @@ async def test_a_batch_goes_one_by_one_where_part_was_sent_or_frames_are_held() 
     assert later.writes == []
     resuming.caught_up()
     assert later.writes == [text_frame(t.encode()) for t in ("one", "live", "two", "three")]
+
+
+async def test_a_socket_that_joins_while_a_room_is_written_gets_the_events_too() -> None:
+    """A room of thousands is written a slice at a time, the process free between slices; one
+    that joins meanwhile (not in the list being written) must not miss those events."""
+    feed = RoomFeed(cast(Hub, None), uuid.uuid4())  # writing needs no hub
+    socket = Socket()
+    writers = [Writer() for _ in range(WRITE_SLICE * 2 + 1)]
+    for k, writer in enumerate(writers):
+        s = Subscriber(str(k), socket.send, socket.close, writer)
+        s.caught_up()
+        feed.subscribers.add(s)
+    writing = asyncio.create_task(feed.write_out([(1, "one"), (2, "two")]))
+    await asyncio.sleep(0)  # the first slice is written, the task waits for its turn
+    assert 0 < sum(len(w.writes) for w in writers) < len(writers)
+    late = Writer()
+    joiner = Subscriber("late", socket.send, socket.close, late)
+    joiner.caught_up()
+    feed.subscribers.add(joiner)
+    await writing
+    assert all(len(w.writes) == 1 for w in [*writers, late])  # each once, in one write

@@ -44,6 +44,7 @@ SETTLE_SECONDS = 2.0  # how often the sockets' state is frozen out of full colle
 PRESENCE_WINDOW = PRESENCE_REFRESH * 3  # older rows belong to a process that died
 CLOSE_BANNED = 4003
 CATCH_UP_PAGE = 500
+WRITE_SLICE = 500  # sockets written in a row before the process looks at its other work
 
 
 _encode = msgspec.json.Encoder().encode
@@ -101,14 +102,22 @@ class RoomFeed:
         for subscriber in list(self.subscribers):
             subscriber.deliver(seq, frame, encoded)
 
-    def fan_out_batch(self, items: list[tuple[int | None, str]]) -> None:
-        if len(items) <= 1:
-            for seq, frame in items:
-                self.fan_out(seq, frame)
+    async def write_out(self, items: list[tuple[int | None, str]]) -> None:
+        """Write the events to every socket, a slice of sockets at a time: between slices the
+        process answers requests and reads the broker (a room of thousands written in one go
+        held the publisher's next POST for the whole pass, and the next event with it)."""
+        if not items:
             return
         batch = Batch(items)
-        for subscriber in list(self.subscribers):
-            subscriber.deliver_batch(batch)
+        everyone = list(self.subscribers)
+        for start in range(0, len(everyone), WRITE_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for subscriber in everyone[start : start + WRITE_SLICE]:
+                subscriber.deliver_batch(batch)
+        if len(everyone) > WRITE_SLICE:  # those who joined meanwhile get it too
+            for subscriber in self.subscribers.difference(everyone):
+                subscriber.deliver_batch(batch)
 
     async def _drain(self) -> None:
         while self._inbox:
@@ -150,13 +159,13 @@ class RoomFeed:
                     ready += await self._stored(upto, seq)
                 upto = seq
             ready.append((seq, frame))
-        self.fan_out_batch(ready)
+        await self.write_out(ready)
         self.last_seq = max(self.last_seq, upto)
 
     async def fill_gap(self) -> None:
         """Deliver the stored events after `last_seq` from the database (the broker was away)."""
         stored = await self._stored(self.last_seq, None)
-        self.fan_out_batch(stored)
+        await self.write_out(stored)
         if stored:
             self.last_seq = max(self.last_seq, stored[-1][0] or 0)
 
