@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +147,20 @@ async def test_periodic_tasks_run_again_after_failing(db: Database) -> None:
         await runner.stop()
 
 
+async def start_then_stop(
+    db: Database, kind: str, handler: Callable[[Job], Awaitable[None]], started: asyncio.Event
+) -> int:
+    """Run one job of `kind` in a runner and stop the runner once the handler has `started`."""
+    registry = JobRegistry()
+    registry.kind(JobKind(kind, handler, lease_seconds=600))
+    runner = JobRunner(db, registry, poll_seconds=0.05)
+    job_id = await enqueue(db, kind, {})
+    await runner.start()
+    await asyncio.wait_for(started.wait(), 10)
+    await runner.stop()
+    return job_id
+
+
 async def test_stopping_hands_running_jobs_back(db: Database) -> None:
     started = asyncio.Event()
 
@@ -154,13 +168,7 @@ async def test_stopping_hands_running_jobs_back(db: Database) -> None:
         started.set()
         await asyncio.sleep(60)
 
-    registry = JobRegistry()
-    registry.kind(JobKind("test.long", long, lease_seconds=600))
-    runner = JobRunner(db, registry, poll_seconds=0.05)
-    job_id = await enqueue(db, "test.long", {})
-    await runner.start()
-    await asyncio.wait_for(started.wait(), 10)
-    await runner.stop()
+    job_id = await start_then_stop(db, "test.long", long, started)
     row = await job_row(db, job_id)
     # Due again at once for another process, the interrupted try not counted.
     assert row["leased_until"] is None and row["attempts"] == 0 and row["done_at"] is None
@@ -182,13 +190,7 @@ async def test_a_job_is_handed_back_only_after_its_handler_has_ended(db: Databas
             cleaned.append(row["leased_until"] is not None)  # still ours while it cleans up
             raise
 
-    registry = JobRegistry()
-    registry.kind(JobKind("test.tidy", tidy, lease_seconds=600))
-    runner = JobRunner(db, registry, poll_seconds=0.05)
-    job_id = await enqueue(db, "test.tidy", {})
-    await runner.start()
-    await asyncio.wait_for(started.wait(), 10)
-    await runner.stop()
+    job_id = await start_then_stop(db, "test.tidy", tidy, started)
     assert cleaned == [True]
     assert (await job_row(db, job_id))["leased_until"] is None
 
