@@ -49,22 +49,20 @@ class Batch:
     event costs less exactly when the load that made them wait is high, and a process that falls
     behind catches up instead of falling further."""
 
-    __slots__ = ("_joined", "highest", "items", "lowest")
+    __slots__ = ("data", "highest", "items", "lowest")
 
     def __init__(self, items: list[tuple[int | None, str]]) -> None:
         self.items = [(seq, text, Frame(text)) for seq, text in items]
         numbered = [seq for seq, _ in items if seq is not None]
         self.lowest = min(numbered, default=None)
         self.highest = max(numbered, default=None)
-        self._joined: bytes | None = None
-
-    def joined(self) -> bytes:
-        if self._joined is None:
-            self._joined = b"".join(encoded.encoded() for _, _, encoded in self.items)
-        return self._joined
+        self.data = b"".join(encoded.encoded() for _, _, encoded in self.items)
 
 
 class Subscriber:
+    __slots__ = ("_backlog", "_close", "_held", "_send", "_write_frame", "_writer", "account_id",
+                 "catching_up", "closed", "last_seq")  # fmt: skip
+
     def __init__(
         self, account_id: str, send: Send, close: Close, write_frame: WriteFrame | None = None
     ) -> None:
@@ -98,8 +96,9 @@ class Subscriber:
     def deliver_batch(self, batch: Batch) -> None:
         """Several events at once: one write when the socket takes encoded frames and has none
         of them yet (the common case), else one by one."""
+        write = self._write_frame
         if (
-            self._write_frame is not None
+            write is not None
             and not self.catching_up
             and not self.closed
             and self._writer is None
@@ -107,7 +106,8 @@ class Subscriber:
         ):
             if batch.highest is not None:
                 self.last_seq = batch.highest
-            self._write_encoded(batch.joined())
+            if write(batch.data) > MAX_BUFFERED:  # -1: closing; its handler leaves the room
+                self.drop(CLOSE_SLOW, "slow consumer")
             return
         for seq, frame, encoded in batch.items:
             self.deliver(seq, frame, encoded)
