@@ -13,7 +13,8 @@ p50/p99 latency from the moment the publisher sent the POST to the moment a subs
 frame (on a sample of subscribers), the POSTs' own p99, and from the servers' /metrics the
 fan-out lag, events per write pass and full garbage collections; and the cores each kind of
 process used while publishing. Except in the spread row, the server under test is pinned to
-core 0; PostgreSQL, Redis, the publisher and the subscribers share core 1.
+core 0; PostgreSQL, Redis, the publisher and the subscribers share core 1. In the spread row
+everything (PostgreSQL's backends included) is scheduled over both cores.
 
 Subscribers run in C (bench/fanout_client.c, built with the machine's cc), else Node, else
 Python (`--client`): an epoll loop that counts frames costs about 4 us of a core per frame,
@@ -312,6 +313,18 @@ async def publish(
     return len(posts), took
 
 
+def postmaster_of(url: str) -> int:
+    """The pid of the PostgreSQL serving `url` (its backends fork from it, with its CPUs)."""
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+                if Path(argv[0].decode()).name == "postgres" and port.encode() in argv:
+                    return int(entry.name)
+    raise RuntimeError(f"no PostgreSQL on port {port}")
+
+
 def cpu_seconds() -> dict[str, float]:
     """CPU seconds used so far by each kind of process on the machine (by command name; this
     bench's own process, the publisher, apart), and "idle": where the cores went in a window."""
@@ -473,6 +486,10 @@ def main() -> None:
             if not shutil.which("redis-server"):
                 return
             with ExitStack() as stack:
+                if spread:  # PostgreSQL's new backends (the servers' pools) too, then back
+                    database = postmaster_of(url)
+                    pin(database, both)
+                    stack.callback(pin, database, OTHER_CPU)
                 redis_port = free_port()
                 redis = subprocess.Popen(
                     ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
