@@ -44,7 +44,7 @@ SETTLE_SECONDS = 2.0  # how often the sockets' state is frozen out of full colle
 PRESENCE_WINDOW = PRESENCE_REFRESH * 3  # older rows belong to a process that died
 CLOSE_BANNED = 4003
 CATCH_UP_PAGE = 500
-WRITE_SLICE = 500  # sockets written in a row before the process looks at its other work
+WRITE_SLICE = 100  # sockets written in a row (~1 ms) before the process looks at its other work
 
 
 _encode = msgspec.json.Encoder().encode
