@@ -34,7 +34,7 @@ from podium.db import Database
 from podium.rooms import queries
 from podium.rooms.models import in_sequence
 from podium.rooms.schemas import Event, Room
-from podium.rooms.subscriber import Batch, Frame, Subscriber
+from podium.rooms.subscriber import Batch, Subscriber
 from podium.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,12 @@ def event_message(seq: int | None, frame: str) -> bytes:
     return b"e" + (str(seq).encode() if seq is not None else b"") + b"\n" + frame.encode()
 
 
+def event_of(message: bytes) -> tuple[int | None, str]:
+    """An event_message's sequence number (None for a live-only event) and frame."""
+    head, _, frame = message.partition(b"\n")
+    return (int(head[1:]) if len(head) > 1 else None), frame.decode()
+
+
 def ban_message(account_id: str) -> bytes:
     return b"b\n" + account_id.encode()
 
@@ -97,11 +103,6 @@ class RoomFeed:
         if self.ready and self._inbox and (self._draining is None or self._draining.done()):
             self._draining = asyncio.ensure_future(self._drain())
 
-    def fan_out(self, seq: int | None, frame: str) -> None:
-        encoded = Frame(frame)  # encoded once for every socket that takes encoded frames
-        for subscriber in list(self.subscribers):
-            subscriber.deliver(seq, frame, encoded)
-
     async def write_out(self, items: list[tuple[int | None, str]]) -> None:
         """Write the events to every socket, a slice of sockets at a time: between slices the
         process answers requests and reads the broker (a room of thousands written in one go
@@ -126,12 +127,10 @@ class RoomFeed:
             kind = head[:1]
             if kind == b"e":
                 # With the events that waited behind it: written together (Batch).
-                events = [(head, body)]
+                events = [message]
                 while self._inbox and self._inbox[0][1][:1] == b"e":
-                    events.append(self._inbox.popleft()[1].partition(b"\n")[::2])
-                await self._events(
-                    [(int(h[1:]) if len(h) > 1 else None, b.decode()) for h, b in events]
-                )
+                    events.append(self._inbox.popleft()[1])
+                await self._events([event_of(e) for e in events])
                 # From the first's arrival here to its write on this process's last socket (a
                 # write that must wait continues in the socket's own task).
                 metrics.fanout_lag.observe(time.perf_counter() - arrived)
@@ -142,7 +141,7 @@ class RoomFeed:
                     if subscriber.account_id == account_id:
                         subscriber.drop(CLOSE_BANNED, "banned from the room")
             elif kind == b"r":
-                self.fan_out(None, body.decode())
+                await self.write_out([(None, body.decode())])
 
     async def _events(self, events: list[tuple[int | None, str]]) -> None:
         """Fan the events out in one batch, in sequence: a stored event seen already is skipped,

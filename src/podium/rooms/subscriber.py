@@ -27,22 +27,6 @@ Close = Callable[[int, str], Awaitable[None]]
 WriteFrame = Callable[[bytes], int]  # connections.GuardedWebSocket.write_frame
 
 
-class Frame:
-    """One event's text frame, encoded as a whole WebSocket frame once, when a socket that takes
-    encoded frames first needs it."""
-
-    __slots__ = ("_encoded", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._encoded: bytes | None = None
-
-    def encoded(self) -> bytes:
-        if self._encoded is None:
-            self._encoded = text_frame(self.text.encode())
-        return self._encoded
-
-
 class Batch:
     """Events that waited together in a feed (the process fell behind), in order. A socket that
     takes encoded frames gets them all in one write: one system call where there were k, so an
@@ -52,11 +36,12 @@ class Batch:
     __slots__ = ("data", "highest", "items", "lowest")
 
     def __init__(self, items: list[tuple[int | None, str]]) -> None:
-        self.items = [(seq, text, Frame(text)) for seq, text in items]
+        # Each event's text with its whole WebSocket frame, encoded once for every socket.
+        self.items = [(seq, text, text_frame(text.encode())) for seq, text in items]
         numbered = [seq for seq, _ in items if seq is not None]
         self.lowest = min(numbered, default=None)
         self.highest = max(numbered, default=None)
-        self.data = b"".join(encoded.encoded() for _, _, encoded in self.items)
+        self.data = b"".join(encoded for _, _, encoded in self.items)
 
 
 class Subscriber:
@@ -79,7 +64,7 @@ class Subscriber:
         self._writer: asyncio.Task[None] | None = None
         self.closed = False
 
-    def deliver(self, seq: int | None, frame: str, encoded: Frame | None = None) -> None:
+    def deliver(self, seq: int | None, frame: str, encoded: bytes | None = None) -> None:
         if self.closed:
             return
         if self.catching_up:
@@ -118,14 +103,14 @@ class Subscriber:
         for seq, frame in held:
             self.deliver(seq, frame)
 
-    def _write(self, frame: str, encoded: Frame | None = None) -> None:
+    def _write(self, frame: str, encoded: bytes | None = None) -> None:
         if self._writer is not None and not self._writer.done():
             self._backlog.append(frame)
             if len(self._backlog) > MAX_BACKLOG:
                 self.drop(CLOSE_SLOW, "slow consumer")
             return
         if self._write_frame is not None:
-            self._write_encoded((encoded or Frame(frame)).encoded())
+            self._write_encoded(encoded or text_frame(frame.encode()))
             return
         # Run the send until it would wait: when the socket can take the frame, that is the
         # whole send, with no task per frame and subscriber.
