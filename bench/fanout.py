@@ -124,18 +124,26 @@ class Subscriber(asyncio.Protocol):
 Target = tuple[str, int, str]  # host, port, path of a room's live socket
 
 
+def is_sampled(i: int, n: int, sampled: int) -> bool:
+    """Every (n / sampled)th of `n` subscribers, `sampled` in all."""
+    stride = max(1, n // sampled) if sampled else 1
+    return sampled > 0 and i % stride == 0 and i // stride < sampled
+
+
 async def connect_all(
     targets: list[Target], n: int, stats: Stats, sampled: int
 ) -> list[Subscriber]:
     """`n` subscribers spread round-robin over `targets` (as a load balancer in front of several
-    processes would spread them); the first `sampled` decode their frames."""
+    processes would spread them); `sampled` of them, spread evenly over the connection order
+    (a server writes a pass in some order: its last sockets count as well as its first), decode
+    their frames."""
     loop = asyncio.get_running_loop()
     subs: list[Subscriber] = []
     for first in range(0, n, 250):
         batch = []
         for i in range(first, min(n, first + 250)):
             host, port, path = targets[i % len(targets)]
-            sub = Subscriber(f"{host}:{port}", path, stats, sample=i < sampled)
+            sub = Subscriber(f"{host}:{port}", path, stats, sample=is_sampled(i, n, sampled))
             batch.append(loop.create_connection(lambda s=sub: s, host, port))  # type: ignore[misc]
             subs.append(sub)
         await asyncio.gather(*batch)

@@ -6,7 +6,8 @@
 //
 // Opens the subscribers (spread round-robin over the targets), prints "READY <n>"; counts text
 // frames between "go" and "stop" on stdin; then prints one JSON line {frames, latencies_ms} and
-// exits. The first <sampled> subscribers decode their frames' `sent_ns` for the latency.
+// exits. <sampled> subscribers, spread evenly over the connection order, decode their frames'
+// `sent_ns` for the latency.
 import crypto from "node:crypto";
 import net from "node:net";
 import readline from "node:readline";
@@ -25,7 +26,8 @@ const nowMs = () => performance.timeOrigin + performance.now();
 
 function subscribe(i) {
   const [host, port, path] = targets[i % targets.length];
-  const sample = i < sampled;
+  const stride = sampled > 0 ? Math.max(1, Math.floor(n / sampled)) : 1;
+  const sample = sampled > 0 && i % stride === 0 && i / stride < sampled;
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port }, () => {
       const key = crypto.randomBytes(16).toString("base64");
