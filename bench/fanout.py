@@ -10,15 +10,19 @@ For each subscriber count it measures, one after the other (`--rows` picks some)
 The publisher POSTs at the rate whether or not the last POST was answered (open loop). Reported:
 deliveries/s received by all subscribers, the share of the expected deliveries that arrived,
 p50/p99 latency from the moment the publisher sent the POST to the moment a subscriber had the
-frame (on a sample of subscribers), the POSTs' own p99, and from the servers' /metrics the
-fan-out lag, events per write pass and full garbage collections; and the cores each kind of
-process used while publishing. Except in the spread row, the server under test is pinned to
+frame (on a sample of subscribers spread over the connection order), the POSTs' own p99, from
+the servers' /metrics the fan-out lag, events per write pass and full garbage collections; the
+cores each kind of process used while publishing; and the slowest durable write on the
+database's disk in the window (each event's POST waits for its commit: a disk that stalls shows
+in the tail; `TMPDIR=/dev/shm` puts the bench's own PostgreSQL in memory to leave it out). Except in the spread row, the server under test is pinned to
 core 0; PostgreSQL, Redis, the publisher and the subscribers share core 1. In the spread row
 everything (PostgreSQL's backends included) is scheduled over both cores.
 
 Subscribers run in C (bench/fanout_client.c, built with the machine's cc), else Node, else
 Python (`--client`): an epoll loop that counts frames costs about 4 us of a core per frame,
-Node about 9; on a 2-core machine what they spend is taken from the servers.
+Node about 9; on a 2-core machine what they spend is taken from the servers. The C subscribers
+read every millisecond instead of sleeping until a frame comes: on loopback, the server's send
+pays for waking a sleeping receiver (see fanout_client.c).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from typing import Any
 import httpx
 
 from bench.http import OTHER_CPU, SERVER_CPU, TENANT, bench_database, pin, start
+from bench.machine import DiskStalls, Usage, cpu_seconds, cpu_share, data_directory, postmaster_of
 from podium.auth import tokens
 from podium.auth.service import tenant_from_config
 from podium.embedded import free_port
@@ -200,11 +205,12 @@ def measure(
     targets: list[Target], n: int, rate: float, seconds: float, publish_url: str,
     publish_body: object, headers: dict[str, str], grace: float = 2.0, clients: int = 1,
     client_cpu: set[int] | None = OTHER_CPU, command: list[str] | None = None,
-    ports: tuple[int, ...] = (),
+    ports: tuple[int, ...] = (), disk: Path | None = None,
 ) -> dict[str, float]:  # fmt: skip
     """`clients` subscriber processes (each `n / clients` subscribers over all `targets`; run by
     `command` (C or Node), else in Python); the publisher POSTs from here. With the Podium `ports`,
-    what those processes saw during the window is added (`server_side`)."""
+    what those processes saw during the window is added (`server_side`); with the database's
+    `disk`, its slowest durable write in the window (`disk_ms`)."""
     share = n // clients
     if command is not None:
         command = [*command, str(share), str(SAMPLED // clients)]
@@ -228,8 +234,8 @@ def measure(
                 assert proc.stdin is not None
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
-            sent, posts = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
-            print("  cores while publishing:", cpu_share(cores, began))
+            sent, posts, stalled = window(publish_url, publish_body, headers, rate, seconds,
+                                          disk, cores, began)  # fmt: skip
             time.sleep(grace)  # let the last ones arrive
             after = scrape(*ports)
             for proc in procs:
@@ -247,7 +253,7 @@ def measure(
                     proc.wait(timeout=30)
                 proc.kill()
         seen = server_side(before, after) if ports else {}
-        return {**_figures(counted, sent, connected, seconds, posts), **seen}
+        return {**_figures(counted, sent, connected, seconds, posts), **seen, "disk_ms": stalled}
     ctx = multiprocessing.get_context("spawn")
     ready_q, out = ctx.Queue(), ctx.Queue()
     go, stop = ctx.Event(), ctx.Event()
@@ -260,8 +266,8 @@ def measure(
         time.sleep(1.0)
         before, cores, began = scrape(*ports), cpu_seconds(), time.monotonic()
         go.set()
-        sent, posts = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
-        print("  cores while publishing:", cpu_share(cores, began))
+        sent, posts, stalled = window(publish_url, publish_body, headers, rate, seconds, disk,
+                                      cores, began)  # fmt: skip
         time.sleep(grace)  # let the last ones arrive
         after = scrape(*ports)
         stop.set()
@@ -272,7 +278,20 @@ def measure(
             if worker.is_alive():
                 worker.kill()
     seen = server_side(before, after) if ports else {}
-    return {**_figures(counted, sent, connected, seconds, posts), **seen}
+    return {**_figures(counted, sent, connected, seconds, posts), **seen, "disk_ms": stalled}
+
+
+def window(
+    url: str, body: object, headers: dict[str, str], rate: float, seconds: float,
+    disk: Path | None, cores: Usage, began: float,
+) -> tuple[int, list[float], float]:  # fmt: skip
+    """The publishing window (`publish`), with the database's disk watched (DiskStalls);
+    prints the cores each kind of process used. Answers `publish`'s figures and the disk's
+    slowest durable write, in ms."""
+    with DiskStalls(disk) as stalls:
+        sent, posts = asyncio.run(publish(url, body, headers, rate, seconds))
+    print("  cores while publishing:", cpu_share(cores, began))
+    return sent, posts, stalls.slowest_ms
 
 
 def _figures(
@@ -319,49 +338,6 @@ async def publish(
             await asyncio.sleep(max(0.0, started + len(posts) / rate - time.monotonic()))
         await asyncio.gather(*posts)
     return len(posts), took
-
-
-def postmaster_of(url: str) -> int:
-    """The pid of the PostgreSQL serving `url` (its backends fork from it, with its CPUs)."""
-    port = url.rsplit(":", 1)[1].split("/")[0]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                if Path(argv[0].decode()).name == "postgres" and port.encode() in argv:
-                    return int(entry.name)
-    raise RuntimeError(f"no PostgreSQL on port {port}")
-
-
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by each kind of process on the machine (by command name; this
-    bench's own process, the publisher, apart), and "idle": where the cores went in a window."""
-    tick = os.sysconf("SC_CLK_TCK")
-    used: dict[str, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if int(entry.name) == os.getpid():
-            name = "publisher"
-        fields = stat[stat.rindex(")") + 2 :].split()
-        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    cpu = Path("/proc/stat").read_text().splitlines()[0].split()
-    used["idle"] = (int(cpu[4]) + int(cpu[5])) / tick
-    return used
-
-
-def cpu_share(before: dict[str, float], began: float) -> str:
-    """The cores used since `before` (taken at `began`) by kind of process, in cores (1.0 = one
-    core all the time)."""
-    after, seconds = cpu_seconds(), time.monotonic() - began
-    spent = {k: (after[k] - before.get(k, 0.0)) / seconds for k in after}
-    top = sorted(((v, k) for k, v in spent.items() if v >= 0.02), reverse=True)
-    return ", ".join(f"{k} {v:.2f}" for v, k in top)
 
 
 @dataclass
@@ -455,6 +431,7 @@ def main() -> None:
 
     with ExitStack() as outer:
         url = bench_database(outer, "fanout")
+        disk = data_directory(url)
 
         def room_on(port: int) -> str:
             r = httpx.post(f"http://127.0.0.1:{port}/api/v1/minigroups", headers=auth, json={
@@ -487,7 +464,8 @@ def main() -> None:
                 path = f"/api/v1/event_rooms/{room}/live?access_token={token}"
                 row = measure([("127.0.0.1", port, path)], n, args.rate, args.seconds,
                               f"http://127.0.0.1:{port}/api/v1/event_rooms/{room}/events", event,
-                              auth, args.grace, command=runner, ports=(port,))  # fmt: skip
+                              auth, args.grace, command=runner, ports=(port,),
+                              disk=disk)  # fmt: skip
                 results.append((n, "Podium, 1 process", row))
 
         def two(n: int, spread: bool) -> None:
@@ -524,7 +502,7 @@ def main() -> None:
                               f"http://127.0.0.1:{a}/api/v1/event_rooms/{room}/events",
                               event, auth, args.grace, clients=2 if spread else 1,
                               client_cpu=None if spread else OTHER_CPU, command=runner,
-                              ports=(a, b))  # fmt: skip
+                              ports=(a, b), disk=disk)  # fmt: skip
                 results.append((n, name, row))
 
         runs = {"limit": limit, "one": one, "two": lambda n: two(n, False),
@@ -539,16 +517,17 @@ def main() -> None:
     )
     print("| subscribers | server | events sent | deliveries/s | arrived | p50 ms | p99 ms "
           "| POST p99 ms | server lag p99 ms | events per write "
-          "| full GCs in the window (ms) |")  # fmt: skip
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| full GCs in the window (ms) | database disk's slowest fdatasync ms |")  # fmt: skip
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, name, r in results:
         gcs = f"{r['gc_full']:.0f} ({r['gc_full_ms']:.0f})" if "gc_full" in r else "-"
         lag = f"<= {r['lag_p99_ms']:.0f}" if "lag_p99_ms" in r else "-"
         per_pass = f"{r['per_pass']:.2f}" if "per_pass" in r else "-"
+        disk_ms = f"{r['disk_ms']:.0f}" if r.get("disk_ms") == r.get("disk_ms") else "-"  # nan
         print(
             f"| {n:,} | {name} | {r['sent']:.0f} | {r['deliveries_per_s']:,.0f} | "
             f"{r['arrived']:.1%} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['post_p99_ms']:.0f} "
-            f"| {lag} | {per_pass} | {gcs} |"
+            f"| {lag} | {per_pass} | {gcs} | {disk_ms} |"
         )
     print()
     for line in targets(results):
@@ -582,8 +561,10 @@ def targets(results: list[tuple[int, str, dict[str, float]]]) -> list[str]:
         if two:
             r = two[0]
             goal = " (target 100 %, <= 250 ms at 10,000)" if n == 10000 else ""
+            stall = (f"; the database's disk held a durable write {r['disk_ms']:.0f} ms"
+                     if r.get("disk_ms", 0) >= 100 else "")  # fmt: skip
             lines.append(f"{n:,}: two processes, subscribers spread: {r['arrived']:.1%} "
-                         f"arrived, p99 {r['p99_ms']:.0f} ms{goal}")  # fmt: skip
+                         f"arrived, p99 {r['p99_ms']:.0f} ms{goal}{stall}")  # fmt: skip
     return lines
 
 
