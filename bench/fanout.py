@@ -14,9 +14,10 @@ frame (on a sample of subscribers spread over the connection order), the POSTs' 
 the servers' /metrics the fan-out lag, events per write pass and full garbage collections; the
 cores each kind of process used while publishing; and the slowest durable write on the
 database's disk in the window (each event's POST waits for its commit: a disk that stalls shows
-in the tail; `TMPDIR=/dev/shm` puts the bench's own PostgreSQL in memory to leave it out). Except in the spread row, the server under test is pinned to
-core 0; PostgreSQL, Redis, the publisher and the subscribers share core 1. In the spread row
-everything (PostgreSQL's backends included) is scheduled over both cores.
+in the tail; `TMPDIR=/dev/shm` puts the bench's own PostgreSQL in memory to leave it out).
+Except in the spread row, the server under test is pinned to core 0; PostgreSQL, Redis, the
+publisher and the subscribers share core 1. In the spread row everything (PostgreSQL's backends
+included) is scheduled over both cores.
 
 Subscribers run in C (bench/fanout_client.c, built with the machine's cc), else Node, else
 Python (`--client`): an epoll loop that counts frames costs about 4 us of a core per frame,
