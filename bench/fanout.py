@@ -556,7 +556,7 @@ def targets(results: list[tuple[int, str, dict[str, float]]]) -> list[str]:
         if limit and one:
             ratio = one["p99_ms"] / limit["p99_ms"]
             goal = " (target <= 2x at 5,000)" if n == 5000 else ""
-            lines.append(f"{n:,}: one process p99 {one['p99_ms']:.0f} ms = {ratio:.1f}x the bare "
+            lines.append(f"{n:,}: one process p99 {one['p99_ms']:.0f} ms = {ratio:.2g}x the bare "
                          f"loop's {limit['p99_ms']:.0f} ms{goal}")  # fmt: skip
         two = [r for m, name, r in results if m == n and "spread" in name]
         if two:
