@@ -61,3 +61,11 @@ def test_a_process_counts_only_what_it_used_in_the_window_even_when_renamed() ->
     assert shares(before, after, 2.0) == pytest.approx(
         {"idle": 0.25, "kworker": 0.05, "python": 0.75}
     )
+
+
+def test_the_disk_probe_measures_nothing_where_it_may_not_write(tmp_path: Path) -> None:
+    from bench.machine import DiskStalls
+
+    with DiskStalls(tmp_path / "no such folder") as probe:
+        time.sleep(0.05)
+    assert math.isnan(probe.slowest_ms)
