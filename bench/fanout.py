@@ -41,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,7 @@ from typing import Any
 import httpx
 
 from bench.http import OTHER_CPU, SERVER_CPU, TENANT, bench_database, pin, start
-from bench.machine import DiskStalls, Usage, cpu_seconds, cpu_share, data_directory, postmaster_of
+from bench.machine import DiskStalls, cpu_seconds, cpu_share, data_directory, postmaster_of
 from podium.auth import tokens
 from podium.auth.service import tenant_from_config
 from podium.embedded import free_port
@@ -202,6 +203,82 @@ def subscriber_command(kind: str, folder: Path) -> list[str] | None:
     return ["node", str(NODE_CLIENT)] if kind == "node" else None
 
 
+@dataclass
+class Crowd:
+    """Subscriber processes, connected: `go` starts their counting, `stop` ends it and answers
+    each process's (frames, latencies in ms)."""
+
+    connected: int
+    go: Callable[[], None]
+    stop: Callable[[], list[tuple[int, list[float]]]]
+
+
+@contextlib.contextmanager
+def commanded(
+    command: list[str], targets: list[Target], share: int, sampled: int, clients: int,
+    cpu: set[int] | None,
+) -> Iterator[Crowd]:  # fmt: skip
+    """`clients` processes of `command` (the C or Node subscribers), `share` subscribers each,
+    driven over their stdin and stdout."""
+    command = [*command, str(share), str(sampled)]
+    command += [str(part) for target in targets for part in target]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+    procs = [subprocess.Popen(command, **pipes) for _ in range(clients)]  # type: ignore[call-overload]
+
+    def say(line: str) -> None:
+        for proc in procs:
+            proc.stdin.write(line + "\n")
+            proc.stdin.flush()
+
+    def stop() -> list[tuple[int, list[float]]]:
+        say("stop")
+        got = [json.loads(proc.stdout.readline()) for proc in procs]
+        return [(g["frames"], g["latencies_ms"]) for g in got]
+
+    try:
+        for proc in procs:
+            if cpu:
+                pin(proc.pid, cpu)
+        connected = 0
+        for proc in procs:
+            ready = proc.stdout.readline()
+            if not ready.startswith("READY "):
+                raise RuntimeError(f"subscribers did not connect: {ready!r}")
+            connected += int(ready.split()[1])
+        yield Crowd(connected, lambda: say("go"), stop)
+    finally:
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+            proc.kill()
+
+
+@contextlib.contextmanager
+def spawned(
+    targets: list[Target], share: int, sampled: int, clients: int, cpu: set[int] | None
+) -> Iterator[Crowd]:
+    """`clients` Python subscriber processes (`client`), `share` subscribers each."""
+    ctx = multiprocessing.get_context("spawn")
+    ready_q, out = ctx.Queue(), ctx.Queue()
+    go, stop = ctx.Event(), ctx.Event()
+    args = (targets, share, sampled, cpu, ready_q, go, stop, out)
+    workers = [ctx.Process(target=client, args=args) for _ in range(clients)]
+    for worker in workers:
+        worker.start()
+
+    def stopped() -> list[tuple[int, list[float]]]:
+        stop.set()
+        return [out.get(timeout=60) for _ in workers]
+
+    try:
+        yield Crowd(sum(ready_q.get(timeout=300) for _ in workers), go.set, stopped)
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+
+
 def measure(
     targets: list[Target], n: int, rate: float, seconds: float, publish_url: str,
     publish_body: object, headers: dict[str, str], grace: float = 2.0, clients: int = 1,
@@ -212,87 +289,22 @@ def measure(
     `command` (C or Node), else in Python); the publisher POSTs from here. With the Podium `ports`,
     what those processes saw during the window is added (`server_side`); with the database's
     `disk`, its slowest durable write in the window (`disk_ms`)."""
-    share = n // clients
-    if command is not None:
-        command = [*command, str(share), str(SAMPLED // clients)]
-        command += [str(part) for target in targets for part in target]
-        pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
-        procs = [subprocess.Popen(command, **pipes) for _ in range(clients)]  # type: ignore[call-overload]
-        try:
-            for proc in procs:
-                if client_cpu:
-                    pin(proc.pid, client_cpu)
-            connected = 0
-            for proc in procs:
-                assert proc.stdout is not None
-                ready = proc.stdout.readline()
-                if not ready.startswith("READY "):
-                    raise RuntimeError(f"subscribers did not connect: {ready!r}")
-                connected += int(ready.split()[1])
-            time.sleep(1.0)
-            before, cores, began = scrape(*ports), cpu_seconds(), time.monotonic()
-            for proc in procs:
-                assert proc.stdin is not None
-                proc.stdin.write("go\n")
-                proc.stdin.flush()
-            sent, posts, stalled = window(publish_url, publish_body, headers, rate, seconds,
-                                          disk, cores, began)  # fmt: skip
-            time.sleep(grace)  # let the last ones arrive
-            after = scrape(*ports)
-            for proc in procs:
-                assert proc.stdin is not None
-                proc.stdin.write("stop\n")
-                proc.stdin.flush()
-            counted = []
-            for proc in procs:
-                assert proc.stdout is not None
-                got = json.loads(proc.stdout.readline())
-                counted.append((got["frames"], got["latencies_ms"]))
-        finally:
-            for proc in procs:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    proc.wait(timeout=30)
-                proc.kill()
-        seen = server_side(before, after) if ports else {}
-        return {**_figures(counted, sent, connected, seconds, posts), **seen, "disk_ms": stalled}
-    ctx = multiprocessing.get_context("spawn")
-    ready_q, out = ctx.Queue(), ctx.Queue()
-    go, stop = ctx.Event(), ctx.Event()
-    args = (targets, share, SAMPLED // clients, client_cpu, ready_q, go, stop, out)
-    workers = [ctx.Process(target=client, args=args) for _ in range(clients)]
-    for worker in workers:
-        worker.start()
-    try:
-        connected = sum(ready_q.get(timeout=300) for _ in workers)
+    share, sampled = n // clients, SAMPLED // clients
+    crowd = (commanded(command, targets, share, sampled, clients, client_cpu) if command
+             else spawned(targets, share, sampled, clients, client_cpu))  # fmt: skip
+    with crowd as subscribers:
         time.sleep(1.0)
         before, cores, began = scrape(*ports), cpu_seconds(), time.monotonic()
-        go.set()
-        sent, posts, stalled = window(publish_url, publish_body, headers, rate, seconds, disk,
-                                      cores, began)  # fmt: skip
+        subscribers.go()
+        with DiskStalls(disk) as stalls:
+            sent, posts = asyncio.run(publish(publish_url, publish_body, headers, rate, seconds))
+        print("  cores while publishing:", cpu_share(cores, began))
         time.sleep(grace)  # let the last ones arrive
         after = scrape(*ports)
-        stop.set()
-        counted = [out.get(timeout=60) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
+        counted = subscribers.stop()
     seen = server_side(before, after) if ports else {}
-    return {**_figures(counted, sent, connected, seconds, posts), **seen, "disk_ms": stalled}
-
-
-def window(
-    url: str, body: object, headers: dict[str, str], rate: float, seconds: float,
-    disk: Path | None, cores: Usage, began: float,
-) -> tuple[int, list[float], float]:  # fmt: skip
-    """The publishing window (`publish`), with the database's disk watched (DiskStalls);
-    prints the cores each kind of process used. Answers `publish`'s figures and the disk's
-    slowest durable write, in ms."""
-    with DiskStalls(disk) as stalls:
-        sent, posts = asyncio.run(publish(url, body, headers, rate, seconds))
-    print("  cores while publishing:", cpu_share(cores, began))
-    return sent, posts, stalls.slowest_ms
+    figures = _figures(counted, sent, subscribers.connected, seconds, posts)
+    return {**figures, **seen, "disk_ms": stalls.slowest_ms}
 
 
 def _figures(
@@ -422,7 +434,8 @@ def main() -> None:
         nargs="+",
         choices=list(ROWS),
         default=list(ROWS),
-        help="which servers to measure (default: all)",
+        help="which servers to measure (default: all): "
+        + "; ".join(f"{row}: {what}" for row, what in ROWS.items()),
     )
     args = parser.parse_args()
     runner = subscriber_command(args.client, Path(tempfile.mkdtemp(prefix="podium-fanout-")))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -95,7 +97,7 @@ class DiskStalls:
     on disk (fdatasync) every 100 ms: the slowest wait is how long a durable commit on that disk
     could have been held. A VM's disk can stall like that with the machine idle (this one: up to
     376 ms in 30 s), and each event's POST waits for its commit, so a stall shows in a fan-out's
-    tail; this says when a run's tail was the disk's."""
+    tail; this says when a run's tail was the disk's. `python -m bench.machine` runs it alone."""
 
     PERIOD = 0.1
 
@@ -138,3 +140,17 @@ class DiskStalls:
             with contextlib.suppress(OSError):
                 path.unlink()
         self.slowest_ms = slowest * 1000
+
+
+def main() -> None:
+    """`python -m bench.machine [folder] [seconds]`: the slowest durable write on the disk under
+    `folder` while nothing else runs (what DiskStalls reports during a bench's window)."""
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.gettempdir())
+    seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+    with DiskStalls(folder) as probe:
+        time.sleep(seconds)
+    print(f"{folder}: slowest fdatasync in {seconds:g} s: {probe.slowest_ms:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -81,18 +81,16 @@ class Subscriber:
     def deliver_batch(self, batch: Batch) -> None:
         """Several events at once: one write when the socket takes encoded frames and has none
         of them yet (the common case), else one by one."""
-        write = self._write_frame
+        # (A socket with a direct writer never has a send task queueing frames: `_write`.)
         if (
-            write is not None
+            self._write_frame is not None
             and not self.catching_up
             and not self.closed
-            and self._writer is None
             and (batch.lowest is None or batch.lowest > self.last_seq)
         ):
             if batch.highest is not None:
                 self.last_seq = batch.highest
-            if write(batch.data) > MAX_BUFFERED:  # -1: closing; its handler leaves the room
-                self.drop(CLOSE_SLOW, "slow consumer")
+            self._write_encoded(batch.data)
             return
         for seq, frame, encoded in batch.items:
             self.deliver(seq, frame, encoded)
